@@ -207,6 +207,11 @@ export interface SnapshotConference {
 export interface BridgeSnapshot {
   /** Bridge clock, ms since epoch. */
   takenAt: number;
+  /**
+   * Sequence number of the last bridge event this snapshot reflects. A driver drops events
+   * of the same connection at or below it, so nothing is applied twice after a resync.
+   */
+  eventSeq: number;
   ports: PortUsage;
   conferences: SnapshotConference[];
 }
