@@ -28,13 +28,13 @@ function xml(s: string): Buffer {
 
 test('every command survives encode then decode', () => {
   for (const [i, command] of SAMPLE_COMMANDS.entries()) {
-    const m: ClientMessage = { kind: 'command', reqId: i + 1, command };
+    const m: ClientMessage = { kind: 'command', reqId: `r${i + 1}`, command };
     assert.deepEqual(roundTripClient(m), m);
   }
 });
 
 test('login and notification registration survive encode then decode', () => {
-  const login: ClientMessage = { kind: 'login', reqId: 1, username: 'webex', password: 'p&ss "w" <rd>' };
+  const login: ClientMessage = { kind: 'login', reqId: '1', username: 'webex', password: 'p&ss "w" <rd>' };
   assert.deepEqual(roundTripClient(login), login);
   const register: ClientMessage = { kind: 'register', sessionId: 'S-1f2e' };
   assert.deepEqual(roundTripClient(register), register);
@@ -42,20 +42,20 @@ test('login and notification registration survive encode then decode', () => {
 
 test('every reply, failure, session result, event and heartbeat survives encode then decode', () => {
   const messages: ServerMessage[] = [
-    { kind: 'loginResult', reqId: 1, ok: true, sessionId: 'S-1', model: 'Voyant 2313' },
-    { kind: 'loginResult', reqId: 1, ok: false, detail: 'bad password' },
-    { kind: 'loginResult', reqId: 1, ok: false },
+    { kind: 'loginResult', reqId: '1', ok: true, sessionId: 'S-1', model: 'Voyant 2313' },
+    { kind: 'loginResult', reqId: '1', ok: false, detail: 'bad password' },
+    { kind: 'loginResult', reqId: '1', ok: false },
     { kind: 'registerResult', ok: true },
     { kind: 'registerResult', ok: false, detail: 'unknown session' },
     { kind: 'registerResult', ok: false },
-    { kind: 'reply', reqId: 2, op: 'createConference', reply: { bridgeConfId: 'C17' } },
-    { kind: 'reply', reqId: 3, op: 'snapshot', reply: SAMPLE_SNAPSHOT },
-    { kind: 'reply', reqId: 4, op: 'snapshot', reply: { ...SAMPLE_SNAPSHOT, conferences: [] } },
+    { kind: 'reply', reqId: '2', op: 'createConference', reply: { bridgeConfId: 'C17' } },
+    { kind: 'reply', reqId: '3', op: 'snapshot', reply: SAMPLE_SNAPSHOT },
+    { kind: 'reply', reqId: '4', op: 'snapshot', reply: { ...SAMPLE_SNAPSHOT, conferences: [] } },
     ...SAMPLE_COMMANDS.filter((c) => c.op !== 'createConference' && c.op !== 'snapshot').map(
-      (c, i): ServerMessage => ({ kind: 'reply', reqId: 10 + i, op: c.op, reply: undefined } as ServerMessage),
+      (c, i): ServerMessage => ({ kind: 'reply', reqId: '10' + i, op: c.op, reply: undefined } as ServerMessage),
     ),
-    { kind: 'failure', reqId: 5, op: 'mute', code: 'BRIDGE_ERR_PORT_NOT_FOUND', detail: 'no caller on 1/1' },
-    { kind: 'failure', reqId: 6, code: 'BRIDGE_ERR_PROTOCOL' },
+    { kind: 'failure', reqId: '5', op: 'mute', code: 'BRIDGE_ERR_PORT_NOT_FOUND', detail: 'no caller on 1/1' },
+    { kind: 'failure', reqId: '6', code: 'BRIDGE_ERR_PROTOCOL' },
     { kind: 'heartbeat', at: 1_795_000_000_123, ports: { total: 1344, inUse: 12, reserved: 0 } },
     ...SAMPLE_EVENTS.map((event, i): ServerMessage => ({ kind: 'event', seq: i + 1, event })),
   ];
@@ -65,7 +65,7 @@ test('every reply, failure, session result, event and heartbeat survives encode 
 test('each BridgeError code the bridge can give has its own result code, and back', () => {
   for (const [wire, code] of Object.entries(RESULT_CODES)) {
     assert.equal(resultCodeOf(code), wire);
-    const m: ServerMessage = { kind: 'failure', reqId: 1, op: 'endConference', code };
+    const m: ServerMessage = { kind: 'failure', reqId: '1', op: 'endConference', code };
     assert.deepEqual(roundTripServer(m), m);
   }
   const driverOnly = (Object.keys(BRIDGE_ERROR_CODES) as BridgeErrorCode[]).filter(
@@ -77,7 +77,7 @@ test('each BridgeError code the bridge can give has its own result code, and bac
 
 test('the wire form matches the documented examples', () => {
   assert.equal(
-    payloadOf(encodeClientMessage({ kind: 'command', reqId: 7, command: { op: 'mute', bridgeConfId: 'C17', port: '1/2', muted: true } })).toString(),
+    payloadOf(encodeClientMessage({ kind: 'command', reqId: '7', command: { op: 'mute', bridgeConfId: 'C17', port: '1/2', muted: true } })).toString(),
     '<MUTE_PART reqId="7" confId="C17" port="1/2" muted="true"/>',
   );
   assert.equal(
@@ -85,7 +85,7 @@ test('the wire form matches the documented examples', () => {
     '<PART_TALKING_STARTED seq="42" confId="C17" port="1/2" legId="L9"/>',
   );
   assert.equal(
-    payloadOf(encodeServerMessage({ kind: 'failure', reqId: 8, op: 'endConference', code: 'BRIDGE_ERR_CONF_NOT_FOUND' })).toString(),
+    payloadOf(encodeServerMessage({ kind: 'failure', reqId: '8', op: 'endConference', code: 'BRIDGE_ERR_CONF_NOT_FOUND' })).toString(),
     '<END_CONF_RESP reqId="8" result="CONF_NOT_FOUND"/>',
   );
 });
@@ -113,14 +113,15 @@ test('messages outside the catalogue are CodecErrors, never anything else', () =
 });
 
 test('the request id of an undecodable request is still found for ERROR_RESP', () => {
-  assert.equal(requestIdOf(xml('<FLY reqId="12" to="moon"/>')), 12);
+  assert.equal(requestIdOf(xml('<FLY reqId="12" to="moon"/>')), '12');
+  assert.equal(requestIdOf(xml('<FLY reqId="a b"/>')), undefined);
   assert.equal(requestIdOf(xml('<FLY/>')), undefined);
   assert.equal(requestIdOf(xml('<<<')), undefined);
 });
 
 test('data XML cannot carry fails to encode with a CodecError', () => {
   assert.throws(
-    () => encodeClientMessage({ kind: 'command', reqId: 1, command: { op: 'passthrough', bridgeConfId: 'C', data: 'a\u0001b' } }),
+    () => encodeClientMessage({ kind: 'command', reqId: '1', command: { op: 'passthrough', bridgeConfId: 'C', data: 'a\u0001b' } }),
     CodecError,
   );
 });

@@ -29,21 +29,21 @@ export class CodecError extends Error {
 
 /** Sent by the driver: on the request connection (login, command), on the notification one (register). */
 export type ClientMessage =
-  | { kind: 'login'; reqId: number; username: string; password: string }
-  | { kind: 'command'; reqId: number; command: BridgeCommand }
+  | { kind: 'login'; reqId: string; username: string; password: string }
+  | { kind: 'command'; reqId: string; command: BridgeCommand }
   | { kind: 'register'; sessionId: string };
 
 type ReplyByOp = { [O in BridgeOp]: { op: O; reply: CommandReplies[O] } }[BridgeOp];
 
 /** Sent by the bridge: results on the request connection; register result, events, heartbeats on the other. */
 export type ServerMessage =
-  | { kind: 'loginResult'; reqId: number; ok: true; sessionId: string; model: string }
-  | { kind: 'loginResult'; reqId: number; ok: false; detail?: string }
+  | { kind: 'loginResult'; reqId: string; ok: true; sessionId: string; model: string }
+  | { kind: 'loginResult'; reqId: string; ok: false; detail?: string }
   | { kind: 'registerResult'; ok: true }
   | { kind: 'registerResult'; ok: false; detail?: string }
-  | ({ kind: 'reply'; reqId: number } & ReplyByOp)
+  | ({ kind: 'reply'; reqId: string } & ReplyByOp)
   /** `op` is absent when the bridge could not tell which command it was (ERROR_RESP). */
-  | { kind: 'failure'; reqId: number; op?: BridgeOp; code: BridgeErrorCode; detail?: string }
+  | { kind: 'failure'; reqId: string; op?: BridgeOp; code: BridgeErrorCode; detail?: string }
   | { kind: 'event'; seq: number; event: BridgeEvent }
   | { kind: 'heartbeat'; at: number; ports: PortUsage };
 
@@ -100,6 +100,8 @@ function defined<T extends object>(value: T): T {
 }
 
 const INTEGER = /^(0|[1-9][0-9]{0,14})$/;
+/** Request ids are the client's choice: short tokens without spaces. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,32}$/;
 
 class AttrReader {
   constructor(readonly element: XmlElement) {}
@@ -118,6 +120,12 @@ class AttrReader {
     const value = this.str(name);
     if (!INTEGER.test(value)) throw new CodecError(`<${this.element.name}> ${name}="${value}" is not an integer`);
     return Number(value);
+  }
+
+  reqId(): string {
+    const value = this.str('reqId');
+    if (!REQUEST_ID.test(value)) throw new CodecError(`<${this.element.name}> reqId="${value}" is not a request id`);
+    return value;
   }
 
   bool(name: string): boolean {
@@ -500,7 +508,7 @@ export function encodeClientMessage(m: ClientMessage): Buffer {
       return frame(el('NOTIFY_REGISTER', attrs({ sessionId: m.sessionId })));
     case 'command': {
       const spec = specOf(m.command.op);
-      return frame(el(spec.element, { reqId: String(m.reqId), ...spec.encode(m.command as never) }));
+      return frame(el(spec.element, { reqId: m.reqId, ...spec.encode(m.command as never) }));
     }
   }
 }
@@ -509,7 +517,7 @@ export function decodeClientMessage(payload: Buffer): ClientMessage {
   const root = parse(payload);
   const a = new AttrReader(root);
   if (root.name === 'NOTIFY_REGISTER') return { kind: 'register', sessionId: a.str('sessionId') };
-  const reqId = a.int('reqId');
+  const reqId = a.reqId();
   if (root.name === 'LOGIN') return { kind: 'login', reqId, username: a.str('user'), password: a.str('password') };
   const op = OP_BY_ELEMENT.get(root.name);
   if (op === undefined) throw new CodecError(`unknown request <${root.name}>`);
@@ -517,9 +525,9 @@ export function decodeClientMessage(payload: Buffer): ClientMessage {
 }
 
 /** The request id of a request that failed to decode, so the bridge can still answer ERROR_RESP. */
-export function requestIdOf(payload: Buffer): number | undefined {
+export function requestIdOf(payload: Buffer): string | undefined {
   try {
-    return new AttrReader(parse(payload)).int('reqId');
+    return new AttrReader(parse(payload)).reqId();
   } catch {
     return undefined;
   }
@@ -535,7 +543,7 @@ export function encodeServerMessage(m: ServerMessage): Buffer {
       return frame(el('NOTIFY_REGISTER_RESP', m.ok ? attrs({ result: OK }) : attrs({ result: INVALID_SESSION, detail: m.detail })));
     case 'reply': {
       const body = specOf(m.op).reply.encode(m.reply as never);
-      return frame(el(COMMANDS[m.op].element + RESP_SUFFIX, { reqId: String(m.reqId), result: OK, ...body.attrs }, body.children));
+      return frame(el(COMMANDS[m.op].element + RESP_SUFFIX, { reqId: m.reqId, result: OK, ...body.attrs }, body.children));
     }
     case 'failure':
       return frame(el(m.op === undefined ? ERROR_RESP : COMMANDS[m.op].element + RESP_SUFFIX,
@@ -554,7 +562,7 @@ export function decodeServerMessage(payload: Buffer): ServerMessage {
     case 'HEARTBEAT':
       return { kind: 'heartbeat', at: a.int('at'), ports: decodePorts(a) };
     case 'LOGIN_RESP': {
-      const reqId = a.int('reqId');
+      const reqId = a.reqId();
       const result = a.str('result');
       if (result === OK) return { kind: 'loginResult', reqId, ok: true, sessionId: a.str('sessionId'), model: a.str('model') };
       if (result === AUTH_FAILED) return defined({ kind: 'loginResult', reqId, ok: false, detail: a.optStr('detail') });
@@ -571,7 +579,7 @@ export function decodeServerMessage(payload: Buffer): ServerMessage {
   if (decodeEvent) return { kind: 'event', seq: a.int('seq'), event: decodeEvent(a) };
   const op = root.name === ERROR_RESP ? undefined : OP_BY_RESPONSE.get(root.name);
   if (op === undefined && root.name !== ERROR_RESP) throw new CodecError(`unknown message <${root.name}>`);
-  const reqId = a.int('reqId');
+  const reqId = a.reqId();
   const result = a.str('result');
   if (result === OK && op !== undefined) {
     return { kind: 'reply', reqId, op, reply: specOf(op).reply.decode(a) } as ServerMessage;
