@@ -15,6 +15,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { allowedHostProblem } from './http/allowed-hosts.js';
+import { DEFAULT_ENGINE_OPTIONS as ENGINE } from './options.js';
 
 const PORT = z.number().int().min(0).max(65_535);
 const MS = z.number().int().min(0);
@@ -22,10 +24,13 @@ const POSITIVE_MS = z.number().int().min(1);
 const HOST = z.string().min(1);
 /** An absolute URL path for the WebEx endpoint. */
 const URL_PATH = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path such as /tsp');
-/** `scheme://host[:port]`, host may start with `*.`; see http/allowed-hosts.ts. */
-const ALLOWED_HOST = z
-  .string()
-  .regex(/^https?:\/\/(\*\.)?[A-Za-z0-9.\-\[\]:]+$/, 'must look like https://host or https://host:port (no path)');
+/** A URL prefix or a host pattern; the grammar and its checks live in http/allowed-hosts.ts. */
+const ALLOWED_HOST = z.string().superRefine((entry, ctx) => {
+  const problem = allowedHostProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: entry });
+});
+/** `CountryCode,AreaCode,LocalNumber` (spec 3), at most 63 characters. */
+const PHONE_NUMBER = z.string().max(63).regex(/^[0-9]+,[0-9]*,[0-9]+$/, 'must be CountryCode,AreaCode,LocalNumber such as 1,408,5550100');
 /** `CountryCode,AreaCode,LocalNumber` prefixes, digits and commas only. */
 const NUMBER_PREFIX = z.string().regex(/^[0-9,]+$/, 'must be digits (and commas) such as 1,900 or 44');
 
@@ -80,7 +85,13 @@ const CONFIG_SCHEMA = z.strictObject({
     allowedHosts: z.array(ALLOWED_HOST).min(1).default([...LOOPBACK_WEBEX_HOSTS]),
     maxBodyBytes: z.number().int().min(512).max(16 * 1024 * 1024).default(65_536),
     maxCommands: z.number().int().min(1).max(10_000).default(100),
-    dialect: z.record(z.string().min(1), z.string().min(1)).optional(),
+    /** Our [modeled] names -> the provider's, for elements and attributes (spec: "dialect"). */
+    dialect: z
+      .strictObject({
+        elements: z.record(z.string().min(1), z.string().min(1)).optional(),
+        attributes: z.record(z.string().min(1), z.string().min(1)).optional(),
+      })
+      .optional(),
     timeouts: section({
       headersMs: POSITIVE_MS.default(10_000),
       requestMs: POSITIVE_MS.default(30_000),
@@ -99,7 +110,7 @@ const CONFIG_SCHEMA = z.strictObject({
     kind: z.enum(['sqlite', 'memory']).default('sqlite'),
     dataDir: z.string().min(1).default('./var'),
   }),
-  transIdRetentionMs: POSITIVE_MS.default(24 * 60 * 60 * 1_000),
+  transIdRetentionMs: POSITIVE_MS.default(ENGINE.transIdRetentionMs),
   bridges: z.array(BRIDGE_SCHEMA).default([]),
   emulator: section({
     enabled: z.boolean().optional(),
@@ -116,39 +127,41 @@ const CONFIG_SCHEMA = z.strictObject({
     }),
   }),
   conference: section({
-    keepAliveTimeoutMs: POSITIVE_MS.default(15 * 60 * 1_000),
-    cleanupIntervalMs: POSITIVE_MS.default(60_000),
-    speakingHoldOffMs: MS.default(500),
-    speakingMaxPerSecond: z.number().int().min(1).default(10),
-    resyncIntervalMs: POSITIVE_MS.default(5 * 60 * 1_000),
-    orphans: z.enum(['end', 'adopt', 'ignore']).default('end'),
+    keepAliveTimeoutMs: POSITIVE_MS.default(ENGINE.conference.keepAliveTimeoutMs),
+    speakingHoldOffMs: MS.default(ENGINE.conference.speakingHoldOffMs),
+    speakingMaxChangesPerSecond: z.number().int().min(1).default(ENGINE.conference.speakingMaxChangesPerSecond),
+    orphanPolicy: z.enum(['end', 'adopt']).default(ENGINE.conference.orphanPolicy),
+    reconcileIntervalMs: POSITIVE_MS.default(ENGINE.conference.reconcileIntervalMs),
+    commandTimeoutMs: POSITIVE_MS.default(ENGINE.conference.commandTimeoutMs),
   }),
   dialOut: section({
-    homeCountryCode: z.string().regex(/^[0-9]{1,4}$/, 'must be 1 to 4 digits').default('1'),
-    allowedPrefixes: z.array(NUMBER_PREFIX).default([]),
-    blockedPrefixes: z.array(NUMBER_PREFIX).default([]),
-    maxConcurrentPerConference: z.number().int().min(0).default(10),
-    maxPerMinutePerConference: z.number().int().min(0).default(30),
+    homeCountryCode: z.string().regex(/^[0-9]{1,4}$/, 'must be 1 to 4 digits').default(ENGINE.dialOut.homeCountryCode),
+    allowedPrefixes: z.array(NUMBER_PREFIX).default([...ENGINE.dialOut.allowedPrefixes]),
+    blockedPrefixes: z.array(NUMBER_PREFIX).default([...ENGINE.dialOut.blockedPrefixes]),
+    maxConcurrentPerConference: z.number().int().min(0).default(ENGINE.dialOut.maxConcurrentPerConference),
+    maxPerMinutePerConference: z.number().int().min(0).default(ENGINE.dialOut.maxPerMinutePerConference),
   }),
   outbox: section({
-    timeoutMs: POSITIVE_MS.default(10_000),
-    initialDelayMs: POSITIVE_MS.default(500),
-    maxDelayMs: POSITIVE_MS.default(60_000),
-    maxAgeMs: POSITIVE_MS.default(24 * 60 * 60 * 1_000),
-    concurrency: z.number().int().min(1).default(16),
+    initialDelayMs: POSITIVE_MS.default(ENGINE.outbox.initialDelayMs),
+    maxDelayMs: POSITIVE_MS.default(ENGINE.outbox.maxDelayMs),
+    maxAgeMs: POSITIVE_MS.default(ENGINE.outbox.maxAgeMs),
+    requestTimeoutMs: POSITIVE_MS.default(ENGINE.outbox.requestTimeoutMs),
+    concurrency: z.number().int().min(1).default(ENGINE.outbox.concurrency),
   }),
   admission: section({
-    reservedPorts: z.number().int().min(0).default(0),
-    defaultAttendeeCount: z.number().int().min(0).default(0),
-    peerUrl: ALLOWED_HOST.or(z.url()).optional(),
+    redirectURL: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+  numbers: section({
+    tollNumber: PHONE_NUMBER.optional(),
+    tollFreeNumber: PHONE_NUMBER.optional(),
+    globalNumberURL: z.url({ protocol: /^https?$/ }).optional(),
   }),
   hybrid: section({
-    enabled: z.boolean().default(false),
+    enabled: z.boolean().default(ENGINE.hybrid.enabled),
     sdkToken: z.string().max(128).optional(),
-    adhocInstall: z.boolean().default(false),
-    seamlessSwitchEnabled: z.boolean().default(false),
-    clientUrl: z.url({ protocol: /^https?$/ }).max(1_024).optional(),
-    connectData: z.string().max(1_024).optional(),
+    clientURL: z.url({ protocol: /^https?$/ }).max(1_024).optional(),
+    adhocInstall: z.boolean().optional(),
+    seamlessSwitchEnabled: z.boolean().optional(),
     appDetection: z.string().optional(),
   }),
   log: section({
@@ -250,6 +263,9 @@ function crossCheck(config: ParsedConfig, emulatorEnabled: boolean): string[] {
   const { certFile, keyFile } = config.webex.tls;
   if (Boolean(certFile) !== Boolean(keyFile)) {
     problems.push('webex.tls: set both certFile and keyFile, or neither (a self-signed certificate is then generated)');
+  }
+  if (config.webex.timeouts.headersMs > config.webex.timeouts.requestMs) {
+    problems.push(`webex.timeouts.headersMs: must not exceed webex.timeouts.requestMs (${config.webex.timeouts.requestMs})`);
   }
   if (config.outbox.maxDelayMs < config.outbox.initialDelayMs) {
     problems.push(`outbox.maxDelayMs: must be at least outbox.initialDelayMs (${config.outbox.initialDelayMs})`);
