@@ -1,0 +1,223 @@
+/**
+ * The emulator's Voyant 2313 face: the CAPI-style protocol of docs/voyant2313-protocol.md on two
+ * listening ports over the shared bridge model.
+ *
+ * Request port: LOGIN opens a session; commands go to the endpoint and their replies come back
+ * under the request id, in completion order. Notification port: NOTIFY_REGISTER with the id of a
+ * live session, then events and heartbeats flow until the session ends. A session ends when
+ * either of its connections closes: the other is closed too, as a real bridge drops a session
+ * whose half it lost. Encoding is the driver's own codec, used the other way round, and no fault
+ * logic lives here: the endpoint applies it (endpoint.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { BridgeCommand } from '../driver.js';
+import { isBridgeError } from '../errors.js';
+import {
+  CodecError, decodeClientMessage, encodeServerMessage, requestIdOf, type ClientMessage, type ServerMessage,
+} from '../voyant2313/codec.js';
+import { Framer } from '../voyant2313/framer.js';
+import type { EmulatorEndpoint, ProtocolServer } from './endpoint.js';
+
+export interface Voyant2313ServerOptions {
+  host: string;
+  /** 0 picks a free port; the bound one is in `ports.voyant2313Request`. */
+  requestPort: number;
+  notifyPort: number;
+}
+
+const SESSION_ID_BYTES = 12;
+
+/** One logged-in request connection and, once registered, its notification connection. */
+class Session {
+  readonly id = randomBytes(SESSION_ID_BYTES).toString('hex');
+  #notify: net.Socket | undefined;
+  #unsubscribe: (() => void)[] = [];
+  #state: 'open' | 'ended' = 'open';
+
+  constructor(readonly request: net.Socket, readonly onEnd: (session: Session) => void) {}
+
+  get registered(): boolean {
+    return this.#notify !== undefined;
+  }
+
+  /** Starts the event and heartbeat flow on `socket`. */
+  register(socket: net.Socket, endpoint: EmulatorEndpoint): void {
+    this.#notify = socket;
+    socket.on('close', () => this.end());
+    send(socket, { kind: 'registerResult', ok: true });
+    this.#unsubscribe = [
+      endpoint.subscribe(({ seq, event }) => send(socket, { kind: 'event', seq, event })),
+      endpoint.onHeartbeat(({ at, ports }) => send(socket, { kind: 'heartbeat', at, ports })),
+    ];
+  }
+
+  /** Idempotent: whichever half goes first takes the other with it. */
+  end(): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.request.destroy();
+    this.#notify?.destroy();
+    this.onEnd(this);
+  }
+}
+
+function send(socket: net.Socket, message: ServerMessage): void {
+  if (!socket.destroyed && socket.writable) socket.write(encodeServerMessage(message));
+}
+
+class Voyant2313Server implements ProtocolServer {
+  readonly ports: Record<string, number> = {};
+  readonly #endpoint: EmulatorEndpoint;
+  readonly #sessions = new Map<string, Session>();
+  readonly #sockets = new Set<net.Socket>();
+  readonly #request = net.createServer((socket) => this.#acceptRequest(socket));
+  readonly #notify = net.createServer((socket) => this.#acceptNotify(socket));
+  #stopDrops: () => void = () => {};
+  #state: 'listening' | 'closed' = 'listening';
+
+  constructor(endpoint: EmulatorEndpoint) {
+    this.#endpoint = endpoint;
+  }
+
+  async listen(options: Voyant2313ServerOptions): Promise<void> {
+    this.ports['voyant2313Request'] = await listen(this.#request, options.host, options.requestPort);
+    this.ports['voyant2313Notify'] = await listen(this.#notify, options.host, options.notifyPort);
+    this.#stopDrops = this.#endpoint.onDrop(() => this.#dropAll());
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#stopDrops();
+    this.#dropAll();
+    await Promise.all([closeServer(this.#request), closeServer(this.#notify)]);
+  }
+
+  #dropAll(): void {
+    for (const session of [...this.#sessions.values()]) session.end();
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  #track(socket: net.Socket, onFrame: (payload: Buffer) => void): void {
+    this.#sockets.add(socket);
+    socket.setNoDelay(true);
+    // A client that vanishes mid-write is its own problem; the server carries on.
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#sockets.delete(socket));
+    const framer = new Framer();
+    socket.on('data', (chunk: Buffer) => {
+      for (const out of framer.push(chunk)) {
+        if (out.type === 'frame' && !socket.destroyed) onFrame(out.payload);
+      }
+    });
+  }
+
+  #acceptRequest(socket: net.Socket): void {
+    let session: Session | undefined;
+    socket.on('close', () => session?.end());
+    this.#track(socket, (payload) => {
+      const message = decodeOrAnswer(socket, payload);
+      if (!message) return;
+      switch (message.kind) {
+        case 'login':
+          if (session) {
+            send(socket, { kind: 'loginResult', reqId: message.reqId, ok: false, detail: 'already logged in' });
+          } else if (this.#endpoint.checkLogin(message.username, message.password)) {
+            session = new Session(socket, (s) => this.#sessions.delete(s.id));
+            this.#sessions.set(session.id, session);
+            send(socket, { kind: 'loginResult', reqId: message.reqId, ok: true, sessionId: session.id, model: this.#endpoint.model });
+          } else {
+            send(socket, { kind: 'loginResult', reqId: message.reqId, ok: false, detail: 'wrong user or password' });
+          }
+          return;
+        case 'command':
+          if (!session) {
+            const { reqId, command } = message;
+            send(socket, { kind: 'failure', reqId, op: command.op, code: 'BRIDGE_ERR_PROTOCOL', detail: 'not logged in' });
+            return;
+          }
+          this.#execute(socket, message.reqId, message.command);
+          return;
+        case 'register':
+          // Registration belongs on the notification port; a client that confuses them is broken.
+          socket.destroy();
+      }
+    });
+  }
+
+  #execute(socket: net.Socket, reqId: string, command: BridgeCommand): void {
+    // Through a promise even if execute throws synchronously: a bad command never stops the server.
+    Promise.resolve().then(() => this.#endpoint.execute(command)).then(
+      (reply) => send(socket, { kind: 'reply', reqId, op: command.op, reply } as ServerMessage),
+      (err: unknown) => send(socket, {
+        kind: 'failure', reqId, op: command.op,
+        code: isBridgeError(err) ? err.code : 'BRIDGE_ERR_REFUSED',
+        detail: err instanceof Error ? err.message : String(err),
+      }),
+    );
+  }
+
+  #acceptNotify(socket: net.Socket): void {
+    let registered = false;
+    this.#track(socket, (payload) => {
+      if (registered) return; // The notification connection carries nothing more from the client.
+      const message = decodeOrAnswer(socket, payload);
+      const session = message?.kind === 'register' ? this.#sessions.get(message.sessionId) : undefined;
+      if (!session || session.registered) {
+        send(socket, { kind: 'registerResult', ok: false, detail: 'no such session, or it already has a notification connection' });
+        socket.end();
+        return;
+      }
+      registered = true;
+      session.register(socket, this.#endpoint);
+    });
+  }
+}
+
+/** Decodes a client frame; an undecodable request with a readable id is answered BAD_REQUEST. */
+function decodeOrAnswer(socket: net.Socket, payload: Buffer): ClientMessage | undefined {
+  try {
+    return decodeClientMessage(payload);
+  } catch (err) {
+    if (!(err instanceof CodecError)) throw err;
+    const reqId = requestIdOf(payload);
+    if (reqId !== undefined) send(socket, { kind: 'failure', reqId, code: 'BRIDGE_ERR_PROTOCOL', detail: err.message });
+    return undefined;
+  }
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
+}
+
+export async function startVoyant2313Server(
+  endpoint: EmulatorEndpoint,
+  options: Voyant2313ServerOptions,
+): Promise<ProtocolServer> {
+  const server = new Voyant2313Server(endpoint);
+  try {
+    await server.listen(options);
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
