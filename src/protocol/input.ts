@@ -1,0 +1,119 @@
+/**
+ * What a body must pass before the XML parser sees it: the size limit, the character set
+ * (UTF-8 or ISO-8859-1, from the HTTP charset or else the XML declaration), NUL bytes,
+ * undecodable bytes, and no document type declaration or entity declaration at all, so that
+ * nothing in a request can expand entities, fetch anything or bring its own DTD.
+ *
+ * Plain functions over bytes: no parsing, no allocation beyond a Buffer view.
+ */
+import { Buffer, isUtf8 } from 'node:buffer';
+import { CONFIRMATION } from './codes.js';
+
+export type Charset = 'UTF-8' | 'ISO-8859-1';
+
+/** Bytes ready for the parser, with the encoding to tell it (it overrides the declaration). */
+export interface AcceptedInput {
+  ok: true;
+  bytes: Buffer;
+  charset: Charset;
+}
+export interface RefusedInput {
+  ok: false;
+  result: typeof CONFIRMATION.NOT_WELL_FORMED | typeof CONFIRMATION.INVALID | typeof CONFIRMATION.TOO_LARGE;
+  reason: string;
+}
+
+const CHARSETS: Readonly<Record<string, Charset>> = {
+  'utf-8': 'UTF-8',
+  utf8: 'UTF-8',
+  'iso-8859-1': 'ISO-8859-1',
+  iso_8859_1: 'ISO-8859-1',
+  'iso_8859-1': 'ISO-8859-1',
+  latin1: 'ISO-8859-1',
+  l1: 'ISO-8859-1',
+};
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+// The declaration is ASCII in both accepted charsets, so it is read before decoding.
+const XML_DECL = /^(?:\uFEFF|\u00EF\u00BB\u00BF)?<\?xml\s[^>]*?encoding\s*=\s*["']([^"']*)["']/;
+const XML_DECL_MAX_BYTES = 256;
+const CONTENT_TYPE_CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+const FORBIDDEN = ['<!DOCTYPE', '<!ENTITY'].map((s) => Buffer.from(s, 'latin1'));
+
+/** 1-based line of a byte offset. */
+export function lineAt(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < bytes.length; i++) if (bytes[i] === 0x0a) line++;
+  return line;
+}
+
+function declaredCharset(bytes: Buffer, contentType: string | undefined): string | null {
+  const http = contentType ? CONTENT_TYPE_CHARSET.exec(contentType) : null;
+  if (http?.[1]) return http[1];
+  const head = bytes.subarray(0, XML_DECL_MAX_BYTES).toString('latin1');
+  return XML_DECL.exec(head)?.[1] ?? null;
+}
+
+// Only called on a body already known to be bad, to say where.
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const size = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (size === 0 || i + size > bytes.length) return i;
+    if (!isUtf8(bytes.subarray(i, i + size))) return i;
+    i += size;
+  }
+  return bytes.length;
+}
+
+function refuse(result: RefusedInput['result'], reason: string): RefusedInput {
+  return { ok: false, result, reason };
+}
+
+/**
+ * Checks a body against everything that is decided before parsing. A string body has already
+ * been decoded by its producer, so it is taken as UTF-8 whatever its declaration says.
+ */
+export function acceptInput(
+  body: Uint8Array | string,
+  contentType: string | undefined,
+  maxBodyBytes: number,
+): AcceptedInput | RefusedInput {
+  const isText = typeof body === 'string';
+  const bytes = isText ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (bytes.length > maxBodyBytes) {
+    return refuse(CONFIRMATION.TOO_LARGE, `body is ${bytes.length} bytes, over the limit of ${maxBodyBytes}`);
+  }
+  if (bytes.length === 0) return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: body is empty');
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line ${lineAt(bytes, nul)}: NUL byte at offset ${nul}`);
+
+  let charset: Charset = 'UTF-8';
+  if (!isText) {
+    const declared = declaredCharset(bytes, contentType);
+    if (declared !== null) {
+      const known = CHARSETS[declared.toLowerCase()];
+      if (!known) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line 1: unsupported character set '${declared}' (UTF-8 or ISO-8859-1)`);
+      charset = known;
+    } else if (bytes[0] === 0xfe || bytes[0] === 0xff) {
+      return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: UTF-16 is not supported (UTF-8 or ISO-8859-1)');
+    }
+    if (charset === 'UTF-8' && !isUtf8(bytes)) {
+      const at = firstInvalidUtf8(bytes);
+      return refuse(CONFIRMATION.NOT_WELL_FORMED, `line ${lineAt(bytes, at)}: invalid UTF-8 at offset ${at}`);
+    }
+  }
+  if (charset === 'ISO-8859-1' && bytes.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) {
+    return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: a UTF-8 byte order mark in an ISO-8859-1 body');
+  }
+  for (const marker of FORBIDDEN) {
+    const at = bytes.indexOf(marker);
+    if (at >= 0) {
+      return refuse(
+        CONFIRMATION.INVALID,
+        `line ${lineAt(bytes, at)}: ${marker.toString('latin1')} is not accepted (the DTD is the adaptor's own)`,
+      );
+    }
+  }
+  return { ok: true, bytes, charset };
+}
