@@ -277,7 +277,7 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, str
   const path = issue.path.join('.') || '(top level)';
   const envName = [...fromEnv].find(([keyPath]) => path === keyPath || path.startsWith(`${keyPath}.`))?.[1];
   const origin = envName ? ` (from ${envName})` : '';
-  const got = 'input' in issue && issue.input !== undefined && typeof issue.input !== 'object'
+  const got = 'input' in issue && issue.input !== undefined && (issue.input === null || typeof issue.input !== 'object')
     ? `, got ${JSON.stringify(issue.input)}`
     : '';
   switch (issue.code) {
