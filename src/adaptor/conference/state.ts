@@ -64,7 +64,18 @@ export interface DialingCaller {
   startedAt: number;
 }
 
-export type CallerState = JoinedCaller | DialingCaller;
+/**
+ * A dial-in caller who left before WebEx named it: kept only until W2A_RspNotifyUserEnter
+ * arrives, so its held messages (the leave among them) still reach WebEx, in order.
+ */
+export interface DepartedCaller {
+  phase: 'departed';
+  extCallID: undefined;
+  enterMsgID: string;
+  held: A2WMessage[];
+}
+
+export type CallerState = JoinedCaller | DialingCaller | DepartedCaller;
 
 export interface ConferenceState {
   /** The engine's own id: stable across re-creation (new ExtConfID), never reused. */
@@ -111,7 +122,7 @@ export function findCallerByPort(conf: ConferenceState, port: PortId): JoinedCal
 export function promisedPorts(conf: ConferenceState): number {
   if (conf.status === 'ended') return 0;
   const joined = conf.callers.filter(isJoined).length;
-  const ringing = conf.callers.length - joined;
+  const ringing = conf.callers.filter((c) => c.phase === 'dialing').length;
   // Ringing dial-outs are among the expected attendees when AttendeeCount covers them.
   return Math.max(conf.attendeeCount - joined, ringing);
 }

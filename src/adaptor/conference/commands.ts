@@ -1,0 +1,509 @@
+/**
+ * W2A commands as state transitions (spec 3). A handler looks at the conference as it is and
+ * returns a Step: either the final Effects, or one bridge command plus what to do with its
+ * reply (given the conference as it is by then, since bridge events may have changed it while
+ * the command was on the wire). The engine runs the bridge commands; nothing here does I/O.
+ *
+ * Recovery: a command that may have reached the bridge before a crash runs again with the
+ * bridge's snapshot in `inDoubt`, and the handlers of non-idempotent commands (create, dial
+ * out, passthrough) look there first, so nothing is done twice.
+ */
+import type { BridgeCommand, BridgeSnapshot, SnapshotConference } from '../../bridges/driver.js';
+import type { BridgeErrorCode } from '../../bridges/errors.js';
+import { RESULT, type MessageOf, type ResponseResult, type W2AMessage } from '../../protocol/index.js';
+import type { Admission } from '../admission.js';
+import { checkDialOut, recentDialOuts, type DialOutRefusal } from '../dial-policy.js';
+import {
+  callerStateFields, conferenceChange, effects, hasNonDefaultState, isRequest, openStatus, response,
+  userChange, userEnter,
+  type Effects, type Outgoing, type RequestMessage, type TransitionContext,
+} from './effects.js';
+import { resultOfBridgeError } from './results.js';
+import { isJoined, type ConferenceState, type DepartedCaller, type DialingCaller, type JoinedCaller } from './state.js';
+import { conferenceEnded, dialOutFinished } from './events.js';
+
+export interface CommandContext extends TransitionContext {
+  /** The store's id of this command: stable across a restart, so ids derived from it are too. */
+  commandId: number;
+  newConfId(): string;
+  admit(attendeeCount: number): Admission;
+  capabilities(bridgeId: string): { dialOut: boolean; subConferences: boolean; maxSubConferences: number; passthrough: boolean } | undefined;
+  /** Set when this command may have reached the bridge before a crash: the bridge as it is now. */
+  inDoubt?: (bridgeId: string) => BridgeSnapshot | undefined;
+}
+
+export type Step =
+  | { kind: 'done'; effects: Effects; dialOutRefusal?: DialOutRefusal }
+  | {
+      kind: 'bridge';
+      bridgeId: string;
+      confId: string;
+      command: BridgeCommand;
+      /** The conference to keep before the command goes out (so events it causes find it). */
+      journal?: ConferenceState;
+      then(reply: unknown, conf: ConferenceState | undefined): Step;
+      /** A bridge error this command handles itself; undefined: answer the mapped Result. */
+      onError?(code: BridgeErrorCode | undefined, conf: ConferenceState | undefined): Step | undefined;
+    };
+
+const done = (e: Effects): Step => ({ kind: 'done', effects: e });
+
+/** Answers `request` with `result`, changing nothing. */
+export function answer(request: W2AMessage, result: ResponseResult, conf: ConferenceState | undefined): Step {
+  if (!isRequest(request)) return done(effects());
+  return done(effects({ out: [response(request, result, conf)], result }));
+}
+
+/** The Result for a command addressed to a conference that is not open, if it is not. */
+function closedResult(conf: ConferenceState | undefined): ResponseResult | undefined {
+  if (!conf) return RESULT.CONF_NOT_FOUND;
+  if (conf.status === 'ended') return RESULT.ENDED;
+  // Only a crash can leave a command queued behind an unfinished create; its fate is unknown.
+  if (conf.status === 'creating' || conf.bridgeConfId === undefined) return RESULT.BRIDGE_FAILED;
+  return undefined;
+}
+
+type Handler<T extends W2AMessage['type']> = (
+  conf: ConferenceState | undefined,
+  msg: MessageOf<T>,
+  ctx: CommandContext,
+) => Step;
+
+// --- 3.1 Conference life -------------------------------------------------------------------
+
+function createExtras(conf: ConferenceState, ctx: CommandContext): Partial<MessageOf<'A2W_RspCreateConference'>> {
+  const { numbers, hybrid } = ctx.options;
+  const extra: Partial<MessageOf<'A2W_RspCreateConference'>> = { AccessCode: conf.confKey };
+  if (numbers.tollNumber && conf.classes.tollCallIn) extra.TollNumber = numbers.tollNumber;
+  if (numbers.tollFreeNumber && conf.classes.tollFreeCallIn) extra.TollFreeNumber = numbers.tollFreeNumber;
+  if (numbers.globalNumberURL) extra.GlobalNumberURL = numbers.globalNumberURL;
+  if (hybrid.enabled) {
+    extra.HybridSDKEnabled = true;
+    if (hybrid.sdkToken !== undefined) extra.HybridSDKToken = hybrid.sdkToken;
+    if (hybrid.clientURL !== undefined) extra.HybridClientURL = hybrid.clientURL;
+    if (hybrid.adhocInstall !== undefined) extra.AdhocInstall = hybrid.adhocInstall;
+    if (hybrid.seamlessSwitchEnabled !== undefined) extra.SeamlessSwitchEnabled = hybrid.seamlessSwitchEnabled;
+    if (hybrid.appDetection !== undefined) extra.AppDetection = hybrid.appDetection;
+  }
+  return extra;
+}
+
+function newConference(msg: MessageOf<'W2A_CreateConference'>, bridgeId: string, ctx: CommandContext): ConferenceState {
+  return {
+    confId: ctx.newConfId(),
+    confKey: msg.ConfKey,
+    extConfID: msg.ExtConfID,
+    formerExtConfIDs: [],
+    wbxHostName: msg.WbxHostName,
+    bridgeId,
+    bridgeConfId: undefined,
+    status: 'creating',
+    entryTone: (['none', 'beep', 'announce'] as const)[msg.EntryTone ?? 0],
+    silentJoin: msg.SilentJoin ?? false,
+    muteOnEntry: msg.MuteOnEntry ?? false,
+    attendeeCount: msg.AttendeeCount ?? 0,
+    // Call-backs abroad cost most and are the toll-fraud target: enabled only when asked for.
+    classes: {
+      tollCallIn: msg.TollCallIn ?? true,
+      tollFreeCallIn: msg.TollFreeCallIn ?? true,
+      domesticCallBack: msg.DomesticCallBack ?? true,
+      intlCallBack: msg.IntlCallBack ?? false,
+    },
+    muteAll: undefined,
+    lastActivityAt: ctx.now,
+    recentDialOutsAt: [],
+    callers: [],
+  };
+}
+
+/** The bridge conference exists: answer, then Status 1 and Status 0 (spec 3.1). */
+function created(conf: ConferenceState, msg: MessageOf<'W2A_CreateConference'>, bridgeConfId: string, ctx: CommandContext): Step {
+  conf.bridgeConfId = bridgeConfId;
+  conf.status = 'running';
+  return done(effects({
+    conferences: [conf],
+    out: [
+      response(msg, RESULT.DONE, conf, createExtras(conf, ctx)),
+      conferenceChange(conf, 1, ctx),
+      conferenceChange(conf, 0, ctx),
+    ],
+    result: RESULT.DONE,
+  }));
+}
+
+/**
+ * Re-creation with the same ConfKey (a WebEx server fail-over, spec 3.1): the running conference
+ * takes the new ExtConfID and WbxHostName, and the new server hears the whole roster.
+ */
+function reattached(conf: ConferenceState, msg: MessageOf<'W2A_CreateConference'>, ctx: CommandContext): Step {
+  if (conf.extConfID !== msg.ExtConfID && !conf.formerExtConfIDs.includes(conf.extConfID)) {
+    conf.formerExtConfIDs.push(conf.extConfID);
+  }
+  conf.extConfID = msg.ExtConfID;
+  conf.wbxHostName = msg.WbxHostName;
+  conf.lastActivityAt = ctx.now;
+  const out: Outgoing[] = [response(msg, RESULT.DONE, conf, createExtras(conf, ctx)), conferenceChange(conf, openStatus(conf), ctx)];
+  for (const caller of conf.callers.filter(isJoined)) {
+    caller.enterMsgID = ctx.newMsgId();
+    out.push(userEnter(conf, caller));
+    if (caller.extCallID !== undefined && hasNonDefaultState(caller)) {
+      userChange(conf, caller, callerStateFields(caller), ctx, out);
+    }
+  }
+  return done(effects({ conferences: [conf], out, result: RESULT.DONE }));
+}
+
+/** `conf`: the live conference with this ConfKey, if any. */
+const createConference: Handler<'W2A_CreateConference'> = (conf, msg, ctx) => {
+  if (conf && conf.status !== 'creating' && conf.status !== 'ended') return reattached(conf, msg, ctx);
+  let creating: ConferenceState;
+  if (conf?.status === 'creating') {
+    // Left unfinished by a crash: the bridge may have created it already.
+    creating = conf;
+    const found = ctx.inDoubt?.(conf.bridgeId)?.conferences.find((c) => c.options.confKey === conf.confKey);
+    if (found) return created(creating, msg, found.bridgeConfId, ctx);
+  } else {
+    const admission = ctx.admit(msg.AttendeeCount ?? 0);
+    if (admission.kind === 'refused') {
+      const extra = admission.result === RESULT.REDIRECTED && ctx.options.admission.redirectURL
+        ? { RedirectURL: ctx.options.admission.redirectURL } : {};
+      return done(effects({ out: [response(msg, admission.result, undefined, extra)], result: admission.result }));
+    }
+    creating = newConference(msg, admission.bridgeId, ctx);
+  }
+  const failed = (result: ResponseResult): Step => {
+    creating.status = 'ended';
+    creating.endedAt = ctx.now;
+    return done(effects({ conferences: [creating], out: [response(msg, result, creating)], result }));
+  };
+  return {
+    kind: 'bridge',
+    bridgeId: creating.bridgeId,
+    confId: creating.confId,
+    journal: creating,
+    command: {
+      op: 'createConference',
+      options: { confKey: creating.confKey, entryTone: creating.entryTone, silentJoin: creating.silentJoin, muteOnEntry: creating.muteOnEntry },
+    },
+    then: (reply, latest) => created(latest ?? creating, msg, (reply as { bridgeConfId: string }).bridgeConfId, ctx),
+    onError: (code) => failed(resultOfBridgeError(code)),
+  };
+};
+
+/** Runs `commands` one after another, ignoring failures, then continues with `next`. */
+function sequence(
+  conf: ConferenceState,
+  commands: BridgeCommand[],
+  next: (conf: ConferenceState) => Step,
+): Step {
+  const [first, ...rest] = commands;
+  if (!first) return next(conf);
+  const go = (latest: ConferenceState | undefined): Step => sequence(latest ?? conf, rest, next);
+  return { kind: 'bridge', bridgeId: conf.bridgeId, confId: conf.confId, command: first, then: (_r, l) => go(l), onError: (_c, l) => go(l) };
+}
+
+const endConference: Handler<'W2A_EndConference'> = (conf, msg, ctx) => {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
+  const bridgeConfId = conf.bridgeConfId!;
+  const cancels: BridgeCommand[] = conf.callers
+    .filter((c): c is DialingCaller => c.phase === 'dialing')
+    .map((c) => ({ op: 'cancelDialOut', bridgeConfId, dialOutId: c.dialOutId }));
+  const finish = (latest: ConferenceState | undefined): Step => {
+    const ended = conferenceEnded(latest ?? conf, ctx);
+    ended.out.unshift(response(msg, RESULT.DONE, latest ?? conf));
+    return done({ ...ended, result: RESULT.DONE });
+  };
+  return sequence(conf, cancels, (c) => ({
+    kind: 'bridge',
+    bridgeId: c.bridgeId,
+    confId: c.confId,
+    command: { op: 'endConference', bridgeConfId },
+    then: (_r, latest) => finish(latest),
+    // Already gone from the bridge: the end is done all the same.
+    onError: (code, latest) => (code === 'BRIDGE_ERR_CONF_NOT_FOUND' ? finish(latest) : undefined),
+  }));
+};
+
+const lockConference: Handler<'W2A_LockConference'> = (conf, msg, ctx) => {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command: { op: 'lockConference', bridgeConfId: conf.bridgeConfId!, locked: msg.Lock },
+    then: (_r, latest) => {
+      const c = latest ?? conf;
+      if (c.status === 'ended') return answer(msg, RESULT.ENDED, c);
+      c.status = msg.Lock ? 'locked' : 'running';
+      return done(effects({
+        conferences: [c],
+        out: [response(msg, RESULT.DONE, c), conferenceChange(c, openStatus(c), ctx)],
+        result: RESULT.DONE,
+      }));
+    },
+  };
+};
+
+const keepAlive: Handler<'W2A_KeepAliveConference'> = (conf, _msg, ctx) => {
+  if (!conf) return done(effects({ unroutable: 'unknown-conference' }));
+  conf.lastActivityAt = ctx.now;
+  return done(effects({ conferences: [conf] }));
+};
+
+// --- 3.2 Callers ---------------------------------------------------------------------------
+
+/** The joined caller `extCallID` names in an open conference, or the Result to answer. */
+function joinedCaller(conf: ConferenceState | undefined, extCallID: string): JoinedCaller | ResponseResult {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return closed ?? RESULT.CONF_NOT_FOUND;
+  const caller = conf.callers.find((c) => c.extCallID === extCallID);
+  return caller && isJoined(caller) ? caller : RESULT.CALL_NOT_FOUND;
+}
+
+function latestJoined(conf: ConferenceState, extCallID: string): JoinedCaller | undefined {
+  return conf.callers.find((c): c is JoinedCaller => isJoined(c) && c.extCallID === extCallID);
+}
+
+const muteUser: Handler<'W2A_MuteUser'> = (conf, msg, ctx) => {
+  const caller = joinedCaller(conf, msg.ExtCallID);
+  if (typeof caller === 'number' || !conf) return answer(msg, typeof caller === 'number' ? caller : RESULT.CONF_NOT_FOUND, conf);
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command: { op: 'mute', bridgeConfId: conf.bridgeConfId!, port: caller.port, muted: msg.Mute },
+    then: (_r, latest) => {
+      const c = latest ?? conf;
+      const out = [response(msg, RESULT.DONE, c)];
+      const now = latestJoined(c, msg.ExtCallID);
+      if (now) {
+        now.muted = msg.Mute;
+        now.mutedBy = 'Host';
+        if (now.muted) now.speaking = false;
+        userChange(c, now, callerStateFields(now), ctx, out);
+      }
+      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+    },
+  };
+};
+
+const muteConference: Handler<'W2A_MuteConference'> = (conf, msg, ctx) => {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
+  let exceptPort: string | undefined;
+  if (msg.ExceptExtCallID !== undefined) {
+    const except = joinedCaller(conf, msg.ExceptExtCallID);
+    if (typeof except === 'number') return answer(msg, except, conf);
+    exceptPort = except.port;
+  }
+  const applyToNewCallers = msg.ApplyToNewCallers ?? false;
+  const command: BridgeCommand = { op: 'muteAll', bridgeConfId: conf.bridgeConfId!, muted: msg.Mute, applyToNewCallers };
+  if (exceptPort !== undefined) command.exceptPort = exceptPort;
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command,
+    then: (_r, latest) => {
+      const c = latest ?? conf;
+      // In force until a W2A_MuteConference Mute="0" (spec 3.2).
+      c.muteAll = msg.Mute || applyToNewCallers
+        ? { muted: msg.Mute, applyToNewCallers, ...(msg.ExceptExtCallID !== undefined ? { exceptExtCallID: msg.ExceptExtCallID } : {}) }
+        : undefined;
+      const out = [response(msg, RESULT.DONE, c)];
+      for (const caller of c.callers.filter(isJoined)) {
+        if (caller.extCallID !== undefined && caller.extCallID === msg.ExceptExtCallID) continue;
+        if (caller.muted === msg.Mute) continue;
+        caller.muted = msg.Mute;
+        caller.mutedBy = 'Policy';
+        if (caller.muted) caller.speaking = false;
+        userChange(c, caller, callerStateFields(caller), ctx, out);
+      }
+      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+    },
+  };
+};
+
+const expelUser: Handler<'W2A_ExpelUser'> = (conf, msg, ctx) => {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
+  const caller = conf.callers.find((c) => c.extCallID === msg.ExtCallID);
+  if (!caller || caller.phase === 'departed') return answer(msg, RESULT.CALL_NOT_FOUND, conf);
+  const bridgeConfId = conf.bridgeConfId!;
+  if (caller.phase === 'dialing') {
+    // Expelling a ringing dial-out cancels it; its W2A_Callout is answered 45 (spec 3.2).
+    const cancelled = (latest: ConferenceState | undefined): Step => {
+      const c = latest ?? conf;
+      const e = dialOutFinished(c, caller.dialOutId, 'cancelled', ctx);
+      e.out.unshift(response(msg, RESULT.DONE, c));
+      return done({ ...e, result: RESULT.DONE });
+    };
+    return {
+      kind: 'bridge',
+      bridgeId: conf.bridgeId,
+      confId: conf.confId,
+      command: { op: 'cancelDialOut', bridgeConfId, dialOutId: caller.dialOutId },
+      then: (_r, latest) => cancelled(latest),
+      onError: (code, latest) => (code === 'BRIDGE_ERR_DIALOUT_NOT_FOUND' ? cancelled(latest) : undefined),
+    };
+  }
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command: { op: 'expel', bridgeConfId, port: caller.port },
+    then: (_r, latest) => {
+      const c = latest ?? conf;
+      const out = [response(msg, RESULT.DONE, c)];
+      const now = latestJoined(c, msg.ExtCallID);
+      if (now) {
+        c.callers = c.callers.filter((x) => x !== now);
+        userChange(c, now, { Status: 1, Reason: 'Expelled' }, ctx, out);
+      }
+      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+    },
+  };
+};
+
+function snapshotHasDialOut(conf: SnapshotConference | undefined, dialOutId: string): boolean {
+  return !!conf && (conf.dialOuts.some((d) => d.dialOutId === dialOutId) || conf.callers.some((c) => c.dialOutId === dialOutId));
+}
+
+const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => {
+  const closed = closedResult(conf);
+  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
+  // The same ExtCallID twice: the dial-out journalled before a crash, or WebEx repeating itself.
+  const existing = conf.callers.find((c) => c.extCallID === msg.ExtCallID);
+  const dialOutId = `${conf.confId}-${ctx.commandId}`;
+  if (existing) {
+    if (existing.phase === 'dialing' && existing.dialOutId === dialOutId) {
+      const snapshot = ctx.inDoubt?.(conf.bridgeId)?.conferences.find((c) => c.bridgeConfId === conf.bridgeConfId);
+      if (snapshotHasDialOut(snapshot, dialOutId)) return done(effects({ conferences: [conf] }));
+      conf.callers = conf.callers.filter((c) => c !== existing);
+    } else {
+      return answer(msg, RESULT.CALL_NOT_FOUND, conf);
+    }
+  }
+  if (!ctx.capabilities(conf.bridgeId)?.dialOut) return answer(msg, RESULT.BRIDGE_FAILED, conf);
+  const refusal = checkDialOut(conf, msg.PhoneNumber, ctx.now, ctx.options.dialOut);
+  if (refusal) {
+    return { kind: 'done', effects: effects({ out: [response(msg, RESULT.DIAL_NOT_ALLOWED, conf)], result: RESULT.DIAL_NOT_ALLOWED }), dialOutRefusal: refusal };
+  }
+  const dialing: DialingCaller = {
+    phase: 'dialing',
+    extCallID: msg.ExtCallID,
+    dialOutId,
+    number: msg.PhoneNumber,
+    state: 'ringing',
+    request: { MsgID: msg.MsgID, url: msg.WbxHostName ?? conf.wbxHostName },
+    startedAt: ctx.now,
+  };
+  if (msg.Name !== undefined) dialing.name = msg.Name;
+  conf.callers.push(dialing);
+  conf.recentDialOutsAt = [...recentDialOuts(conf, ctx.now), ctx.now];
+  const command: BridgeCommand = {
+    op: 'dialOut', bridgeConfId: conf.bridgeConfId!, dialOutId, number: msg.PhoneNumber,
+    confirm: msg.Confirm ?? false, silent: msg.SilentJoin ?? false,
+  };
+  if (msg.Name !== undefined) command.name = msg.Name;
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    journal: conf,
+    command,
+    // The answer waits for the outcome (a dialOut event).
+    then: (_r, latest) => done(effects({ conferences: [latest ?? conf] })),
+    onError: (code, latest) => {
+      const c = latest ?? conf;
+      c.callers = c.callers.filter((x) => !(x.phase === 'dialing' && x.dialOutId === dialOutId));
+      const result = code === 'BRIDGE_ERR_INVALID' ? RESULT.DIAL_INVALID : resultOfBridgeError(code);
+      return done(effects({ conferences: [c], out: [response(msg, result, c)], result }));
+    },
+  };
+};
+
+const rspNotifyUserEnter: Handler<'W2A_RspNotifyUserEnter'> = (conf, msg) => {
+  if (!conf) return done(effects({ unroutable: 'unknown-conference' }));
+  const named = conf.callers.filter((c): c is JoinedCaller | DepartedCaller => c.phase !== 'dialing');
+  const caller = named.find((c) => c.enterMsgID === msg.MsgID) ?? named.find((c) => c.extCallID === msg.ExtCallID);
+  if (!caller) return done(effects({ unroutable: 'unknown-caller' }));
+  // Held events go out now, in the order they happened (spec 3.2).
+  const out = caller.held.map((m) => ({ url: conf.wbxHostName, message: { ...m, ExtCallID: msg.ExtCallID } }));
+  if (caller.phase === 'departed') {
+    conf.callers = conf.callers.filter((c) => c !== caller);
+  } else {
+    caller.extCallID = msg.ExtCallID;
+    caller.held = [];
+  }
+  return done(effects({ conferences: [conf], out }));
+};
+
+// --- 3.3 / 3.4 -----------------------------------------------------------------------------
+
+const addToSubConference: Handler<'W2A_AddToSubConference'> = (conf, msg, ctx) => {
+  const caller = joinedCaller(conf, msg.ExtCallID);
+  if (typeof caller === 'number' || !conf) return answer(msg, typeof caller === 'number' ? caller : RESULT.CONF_NOT_FOUND, conf);
+  const caps = ctx.capabilities(conf.bridgeId);
+  if (msg.SubConfID !== 0 && (!caps?.subConferences || msg.SubConfID > caps.maxSubConferences)) {
+    return answer(msg, RESULT.BRIDGE_FAILED, conf);
+  }
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command: { op: 'moveToSubConference', bridgeConfId: conf.bridgeConfId!, port: caller.port, subConfId: msg.SubConfID },
+    then: (_r, latest) => {
+      const c = latest ?? conf;
+      const out = [response(msg, RESULT.DONE, c)];
+      const now = latestJoined(c, msg.ExtCallID);
+      if (now) {
+        now.subConfId = msg.SubConfID;
+        userChange(c, now, callerStateFields(now), ctx, out);
+      }
+      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+    },
+  };
+};
+
+const passthrough: Handler<'W2A_CSPClientPassthrough'> = (conf, msg, ctx) => {
+  if (!conf || conf.status === 'ended' || conf.bridgeConfId === undefined) return done(effects({ unroutable: 'unknown-conference' }));
+  const caller = latestJoined(conf, msg.ExtCallID);
+  if (!caller) return done(effects({ unroutable: 'unknown-caller' }));
+  // Opaque data cannot be checked on the bridge: after a crash it is not sent twice (at most once).
+  if (ctx.inDoubt) return done(effects());
+  return {
+    kind: 'bridge',
+    bridgeId: conf.bridgeId,
+    confId: conf.confId,
+    command: { op: 'passthrough', bridgeConfId: conf.bridgeConfId, port: caller.port, data: msg.Data },
+    then: () => done(effects()),
+  };
+};
+
+const HANDLERS: { [T in W2AMessage['type']]: Handler<T> } = {
+  W2A_CreateConference: createConference,
+  W2A_EndConference: endConference,
+  W2A_LockConference: lockConference,
+  W2A_KeepAliveConference: keepAlive,
+  W2A_RspNotifyUserEnter: rspNotifyUserEnter,
+  W2A_MuteUser: muteUser,
+  W2A_MuteConference: muteConference,
+  W2A_ExpelUser: expelUser,
+  W2A_Callout: callout,
+  W2A_AddToSubConference: addToSubConference,
+  W2A_CSPClientPassthrough: passthrough,
+};
+
+/**
+ * The first step of carrying out `msg`. `conf` is the conference it addresses: by ConfKey for
+ * W2A_CreateConference (the live one with that key), by ExtConfID for everything else.
+ * The caller passes a copy it may change.
+ */
+export function planCommand(conf: ConferenceState | undefined, msg: W2AMessage, ctx: CommandContext): Step {
+  return (HANDLERS[msg.type] as Handler<W2AMessage['type']>)(conf, msg, ctx);
+}
+
+export type { RequestMessage };
