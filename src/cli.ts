@@ -12,6 +12,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  validate: { summary: 'print the Confirmation Result the daemon would give each FILE', load: () => import('./protocol/validate-command.js') },
 };
 
 function usage(): string {

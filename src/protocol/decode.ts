@@ -141,7 +141,7 @@ function withEnvelope<T>(
 function structureProblem(ctx: DecodeContext, element: XmlElement, direction: Direction): string | null {
   const entry = ctx.elements.get(element.name);
   if (!entry) return `${element.name} is not a command`;
-  if (entry.direction !== direction) return `${element.name} is an ${entry.direction} message, not ${direction}`;
+  if (entry.direction !== direction) return `${element.name} is a ${entry.direction} message; expected ${direction}`;
   if (element.firstChild && NOT_XML_SPACE.test(element.content)) return `${element.name} must not have content`;
   return null;
 }
