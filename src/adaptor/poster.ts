@@ -62,7 +62,9 @@ export class HttpPoster {
     this.#options = options;
     const common = { keepAlive: true, keepAliveMsecs: options.keepAliveMs, maxSockets: options.maxSockets, scheduling: 'lifo' as const };
     this.#httpsAgent = new https.Agent({ ...common, ...(options.ca ? { ca: options.ca } : {}) });
-    this.#loopbackAgent = new https.Agent({ ...common, rejectUnauthorized: !options.trustLoopbackPeers });
+    this.#loopbackAgent = options.trustLoopbackPeers
+      ? new https.Agent({ ...common, rejectUnauthorized: false })
+      : this.#httpsAgent;
     this.#httpAgent = new http.Agent(common);
   }
 
