@@ -63,11 +63,15 @@ function fail(result: Failure['result'], reason: string, transId?: string): Fail
   return transId === undefined ? { ok: false, result, reason } : { ok: false, result, reason, transId };
 }
 
+// The root's content-model error comes first but says least: prefer one about a command.
+const ROOT_XPATH = /^\/[^/]*$/;
+const EXPECTED_MODEL = /, expecting \(.*\), got /;
+
 function libxmlReason(details: readonly ErrorDetail[] | undefined, fallback: string): string {
-  const first = details?.[0];
-  if (!first) return fallback;
+  const chosen = details?.find((d) => d.xpath !== undefined && !ROOT_XPATH.test(d.xpath)) ?? details?.[0];
+  if (!details || !chosen) return fallback;
   const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
-  return `line ${first.line}: ${first.message.trim()}${more}`;
+  return `line ${chosen.line}: ${chosen.message.trim().replace(EXPECTED_MODEL, ', got ')}${more}`;
 }
 
 function childElements(parent: XmlElement): XmlElement[] {

@@ -85,6 +85,10 @@ export function acceptInput(
     return refuse(CONFIRMATION.TOO_LARGE, `body is ${bytes.length} bytes, over the limit of ${maxBodyBytes}`);
   }
   if (bytes.length === 0) return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: body is empty');
+  // Before the NUL check, which every UTF-16 body would fail with a less useful reason.
+  if (!isText && (bytes[0] === 0xfe || bytes[0] === 0xff)) {
+    return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: UTF-16 is not supported (UTF-8 or ISO-8859-1)');
+  }
   const nul = bytes.indexOf(0);
   if (nul >= 0) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line ${lineAt(bytes, nul)}: NUL byte at offset ${nul}`);
 
@@ -95,8 +99,6 @@ export function acceptInput(
       const known = CHARSETS[declared.toLowerCase()];
       if (!known) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line 1: unsupported character set '${declared}' (UTF-8 or ISO-8859-1)`);
       charset = known;
-    } else if (bytes[0] === 0xfe || bytes[0] === 0xff) {
-      return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: UTF-16 is not supported (UTF-8 or ISO-8859-1)');
     }
     if (charset === 'UTF-8' && !isUtf8(bytes)) {
       const at = firstInvalidUtf8(bytes);
