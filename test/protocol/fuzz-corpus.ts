@@ -28,7 +28,10 @@ function mutate(source: Buffer, random: () => number): Buffer {
     const at = pick(bytes.length + 1);
     switch (pick(7)) {
       case 0: // byte flip
-        if (bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] ^= 1 << pick(8);
+        if (bytes.length > 0) {
+          const i = Math.min(at, bytes.length - 1);
+          bytes[i] = (bytes[i] ?? 0) ^ (1 << pick(8));
+        }
         break;
       case 1: // truncation
         bytes = bytes.subarray(0, at);
