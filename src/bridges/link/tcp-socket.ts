@@ -55,8 +55,8 @@ export class LinkSocket {
     });
   }
 
-  write(text: string): void {
-    if (this.#state === 'open') this.#socket.write(text);
+  write(data: string | Buffer): void {
+    if (this.#state === 'open') this.#socket.write(data);
   }
 
   destroy(): void {
