@@ -1,24 +1,41 @@
 /**
  * The engine: the one object between WebEx and the bridges. `accept` makes a transaction
- * durable before its Confirmation 0; commands then run one at a time per conference, become
- * driver calls, and end in A2W messages that the outbox delivers. Bridge events and periodic
- * reconciliation change conference state the same way.
+ * durable before its Confirmation 0; its commands then run one at a time per ExtConfID (in
+ * arrival order; conferences in parallel), become driver calls with deadlines, and end in A2W
+ * messages that the outbox delivers. Bridge events, reconciliation and timers change conference
+ * state the same way: a pure transition, then one atomic store write, then the outbox.
+ *
+ * Exactly once: a command is journalled (`startCommand`) before its first bridge call and
+ * completed (`completeCommand`, with its state change and A2W messages) in one write. After a
+ * crash, unfinished commands run again; those that may have reached the bridge are checked
+ * against the bridge's snapshot so nothing is sent twice (docs/engine.md).
  *
  * Lifecycle: the composition root builds the drivers, the store and the poster; `start()`
  * subscribes to every driver and connects it (the engine owns the drivers' connections from then
  * on), finishes what a previous run left unfinished, and starts the outbox. `drain()` stops
- * intake; `close()` stops timers and closes the drivers. The store is the caller's to close.
+ * intake and lets work finish; `close()` stops timers and closes the drivers. The store is the
+ * caller's to close, after `close()`.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BridgeDriver } from '../bridges/driver.js';
-import type { CONFIRMATION, TspCodec, W2AMessage } from '../protocol/index.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import type { BridgeDriver, BridgeEvent, BridgeSnapshot, PortUsage } from '../bridges/driver.js';
+import type { ConfirmationResult, TspCodec, W2AMessage } from '../protocol/index.js';
+import { admit, type BridgeLoad } from './admission.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { planCommand, answer, type CommandContext, type Step } from './conference/commands.js';
+import type { Effects, TransitionContext } from './conference/effects.js';
+import { applyBridgeEvent, speakingChanged } from './conference/events.js';
+import { KeepingInStep } from './conference/keeping-in-step.js';
+import { ConferenceRegistry } from './conference/registry.js';
+import { bridgeErrorCode, resultOfBridgeError } from './conference/results.js';
+import { replyFromSnapshot } from './conference/reconcile.js';
+import { SpeakingGate } from './conference/speaking-gate.js';
+import { promisedPorts, type ConferenceState } from './conference/state.js';
 import { EngineCounters } from './counters.js';
 import type { EngineOptions } from './options.js';
-import type { Store } from './store/store.js';
-
-export type ConfirmationResult = (typeof CONFIRMATION)[keyof typeof CONFIRMATION];
+import { compileAllowedHosts } from './http/allowed-hosts.js';
+import { Outbox } from './outbox/outbox.js';
+import type { CommandRecord, Store } from './store/store.js';
 
 export interface AcceptedTransaction {
   transId: string;
@@ -47,18 +64,78 @@ export interface EngineDeps {
   options: EngineOptions;
 }
 
+type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
+
+const SWEEP_INTERVAL_MAX_MS = 60_000;
+const COMPACT_INTERVAL_MS = 60 * 60_000;
+
 export class Engine {
   readonly counters = new EngineCounters();
   #deps: EngineDeps;
   #clock: Clock;
+  #log: Logger;
+  #state: EngineState = 'idle';
+  #drivers = new Map<string, BridgeDriver>();
+  #ports = new Map<string, PortUsage>();
+  #registry = new ConferenceRegistry();
+  #outbox: Outbox;
+  #speaking: SpeakingGate;
+  #inStep: KeepingInStep;
+  /** Tail of each ExtConfID's command queue, and how many items it holds. */
+  #queues = new Map<string, { tail: Promise<void>; length: number }>();
+  /** Snapshots taken at start, for commands that may have reached the bridge before a crash. */
+  #recoverySnapshots = new Map<string, BridgeSnapshot>();
+  #timers: TimerHandle[] = [];
+  #lastCompactAt = 0;
+  #unsubscribe: (() => void)[] = [];
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
+    this.#log = deps.logger;
+    for (const d of deps.drivers) this.#drivers.set(d.id, d);
+    const { conference, outbox, webex } = deps.options;
+    this.#outbox = new Outbox({
+      store: deps.store, codec: deps.codec, post: deps.post, clock: this.#clock, logger: deps.logger.child({ part: 'outbox' }),
+      counters: this.counters, options: outbox, isAllowedUrl: compileAllowedHosts(webex.allowedHosts),
+    });
+    this.#speaking = new SpeakingGate(this.#clock, conference.speakingHoldOffMs, conference.speakingMaxChangesPerSecond,
+      (confId, legId, speaking) => this.#applySpeaking(confId, legId, speaking));
+    this.#inStep = new KeepingInStep({
+      registry: this.#registry,
+      counters: this.counters,
+      logger: deps.logger.child({ part: 'reconcile' }),
+      orphanPolicy: conference.orphanPolicy,
+      context: () => this.#context(),
+      isBusy: (conf) => this.#isBusy(conf),
+      commit: (e) => this.#commit(e),
+      execute: (bridgeId, command) => this.#execute(bridgeId, command),
+      enqueue: (conf, task) => this.#enqueue(conf.extConfID || conf.confId, task),
+    });
+  }
+
+  /** Messages waiting in the outbox and the age of the oldest, for metrics. */
+  outboxDepth(): { messages: number; oldestAgeMs: number } {
+    return this.#outbox.depth();
   }
 
   async start(): Promise<void> {
-    throw new Error('Engine.start: not yet implemented');
+    if (this.#state !== 'idle') throw new Error(`Engine.start: already ${this.#state}; build a new Engine to start again`);
+    this.#state = 'starting';
+    for (const conf of await this.#deps.store.loadConferences()) this.#registry.put(conf);
+    const firstResyncs = [...this.#drivers.values()].map((d) => this.#subscribe(d));
+    await Promise.all(firstResyncs);
+    const unfinished = await this.#deps.store.unfinishedCommands();
+    if (unfinished.length > 0) this.#log.info({ commands: unfinished.length }, 'finishing commands accepted before the last stop');
+    const replayed = unfinished.map((record) => this.#enqueueCommand(record, record.state === 'started'));
+    await this.#outbox.start();
+    this.#state = 'running';
+    // Once recovery is through, compare every bridge with the state it left behind.
+    void Promise.allSettled(replayed).then(() => {
+      this.#recoverySnapshots.clear();
+      if (this.#state === 'running') void this.#inStep.reconcileAll([...this.#drivers.keys()], 'after-recovery');
+    });
+    this.#startTimers();
   }
 
   /**
@@ -67,16 +144,292 @@ export class Engine {
    * again; 7 while draining or before `start()` finished; 8 when the store failed.
    */
   async accept(tx: AcceptedTransaction): Promise<ConfirmationResult> {
-    void tx;
-    void this.#deps;
-    void this.#clock;
-    return 7 as ConfirmationResult;
+    if (this.#state !== 'running') return 7;
+    let outcome;
+    try {
+      outcome = await this.#deps.store.recordTransaction({ transId: tx.transId, messages: tx.messages, receivedAt: tx.receivedAt, result: 0 });
+    } catch (err) {
+      this.#log.error({ err, transId: tx.transId }, 'could not record a transaction; answering Confirmation 8 so WebEx retries');
+      return 8;
+    }
+    if (outcome.kind === 'repeat') {
+      this.counters.transIdRepeats++;
+      this.#log.info({ transId: tx.transId, source: tx.source }, 'repeated TransID: confirmed again, not acted on');
+      return outcome.result as ConfirmationResult;
+    }
+    this.counters.transactionsAccepted++;
+    for (const record of outcome.commands) void this.#enqueueCommand(record, false);
+    return 0;
   }
 
-  /** Answers 7 from now on, lets running commands finish and flushes the outbox for at most `timeoutMs`. */
+  /** Answers 7 from now on, lets queued commands finish and flushes the outbox, within `timeoutMs` in all. */
   async drain(timeoutMs: number): Promise<void> {
-    void timeoutMs;
+    if (this.#state === 'running' || this.#state === 'starting') this.#state = 'draining';
+    const deadline = this.#clock.now() + timeoutMs;
+    const tails = [...this.#queues.values()].map((q) => q.tail);
+    await new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimer(timeoutMs, resolve);
+      void Promise.allSettled(tails).then(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
+    const flushed = await this.#outbox.whenEmpty(Math.max(0, deadline - this.#clock.now()));
+    if (!flushed) this.#log.warn({ outbox: this.#outbox.depth() }, 'drain ended with A2W messages undelivered; they stay stored for the next start');
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    for (const t of this.#timers) t.cancel();
+    this.#speaking.close();
+    this.#outbox.close();
+    for (const off of this.#unsubscribe) off();
+    await Promise.allSettled([...this.#drivers.values()].map((d) => d.close()));
+  }
+
+  // --- drivers ------------------------------------------------------------------------------
+
+  /** Subscribes and connects; resolves at the first resync or after a command deadline. */
+  #subscribe(driver: BridgeDriver): Promise<void> {
+    const onEvent = (event: BridgeEvent): void => this.#onEvent(driver.id, event);
+    let firstResync: () => void = () => {};
+    const onResync = (snapshot: BridgeSnapshot): void => {
+      this.#ports.set(driver.id, snapshot.ports);
+      if (this.#state === 'starting') {
+        this.#recoverySnapshots.set(driver.id, snapshot);
+        firstResync();
+      } else {
+        void this.#inStep.reconcile(driver.id, snapshot, 'resync');
+      }
+    };
+    const onHeartbeat = (hb: { ports?: PortUsage }): void => {
+      if (hb.ports) this.#ports.set(driver.id, hb.ports);
+    };
+    driver.on('event', onEvent).on('resync', onResync).on('heartbeat', onHeartbeat);
+    driver.onListenerError = (event, err) => this.#log.error({ err, event, bridge: driver.id }, 'engine failed handling a bridge event');
+    this.#unsubscribe.push(() => driver.off('event', onEvent).off('resync', onResync).off('heartbeat', onHeartbeat));
+    const ready = new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimer(this.#deps.options.conference.commandTimeoutMs, () => {
+        this.#log.warn({ bridge: driver.id }, 'bridge not up at start; its conferences are checked when it connects');
+        resolve();
+      });
+      firstResync = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+    driver.connect().catch((err: unknown) => this.#log.error({ err, bridge: driver.id }, 'bridge driver stopped connecting'));
+    return ready;
+  }
+
+  #onEvent(bridgeId: string, event: BridgeEvent): void {
+    if (event.type === 'ports') {
+      this.#ports.set(bridgeId, event.usage);
+      return;
+    }
+    const conf = this.#registry.byBridgeConference(bridgeId, event.bridgeConfId);
+    if (!conf) {
+      this.counters.bump(this.counters.unroutable, 'unknown-bridge-conference');
+      this.#log.debug({ bridge: bridgeId, event }, 'event for a bridge conference the engine does not know; reconciliation decides');
+      return;
+    }
+    if (event.type === 'talking') {
+      this.#speaking.talking(conf.confId, event.legId, event.talking);
+      return;
+    }
+    if (event.type === 'callerLeft') this.#speaking.forgetCaller(conf.confId, event.legId);
+    const e = applyBridgeEvent(this.#registry.copy(conf), event, this.#context());
+    if (e.unroutable) this.counters.bump(this.counters.unroutable, e.unroutable);
+    void this.#commit(e);
+  }
+
+  #applySpeaking(confId: string, legId: string, speaking: boolean): boolean {
+    const conf = this.#registry.get(confId);
+    if (!conf || conf.status === 'ended') return false;
+    const e = speakingChanged(this.#registry.copy(conf), legId, speaking, this.#context());
+    if (e.conferences.length === 0) return false;
+    void this.#commit(e);
+    return true;
+  }
+
+  #execute<R>(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<R> {
+    const driver = this.#drivers.get(bridgeId);
+    if (!driver) return Promise.reject(new Error(`no driver for bridge ${bridgeId}: is it still in the configuration?`));
+    return driver.execute(command, { timeoutMs: this.#deps.options.conference.commandTimeoutMs }) as Promise<R>;
+  }
+
+  // --- commands -----------------------------------------------------------------------------
+
+  #enqueue(key: string, task: () => Promise<void>): Promise<void> {
+    const queue = this.#queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
+    queue.length++;
+    const run = queue.tail.then(task).catch((err: unknown) => this.#log.error({ err, queue: key }, 'conference task failed'));
+    queue.tail = run.finally(() => {
+      if (--queue.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
+    });
+    this.#queues.set(key, queue);
+    return queue.tail;
+  }
+
+  #isBusy(conf: ConferenceState): boolean {
+    return this.#queues.has(conf.extConfID) || this.#queues.has(conf.confId);
+  }
+
+  #enqueueCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
+    return this.#enqueue(record.message.ExtConfID, () => this.#runCommand(record, inDoubt));
+  }
+
+  async #runCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
+    const msg = record.message;
+    const log = this.#log.child({ ExtConfID: msg.ExtConfID, MsgID: msg.MsgID, transId: record.transId });
+    const found = msg.type === 'W2A_CreateConference' ? this.#registry.liveByConfKey(msg.ConfKey) : this.#registry.byExtConfID(msg.ExtConfID);
+    const conf = this.#registry.copy(found);
+    if (conf && msg.type !== 'W2A_CreateConference') conf.lastActivityAt = this.#clock.now();
+    const ctx = this.#commandContext(record.id);
+    let step: Step = planCommand(conf, msg, ctx);
+    let journalled = record.state === 'started';
+    while (step.kind === 'bridge') {
+      const current = step;
+      if (current.journal) this.#registry.put(this.#registry.copy(current.journal));
+      if (!journalled || current.journal) {
+        await this.#deps.store.startCommand(record.id, current.journal ? { conferences: [current.journal] } : undefined);
+        journalled = true;
+      }
+      const latest = (): ConferenceState | undefined => this.#registry.copy(this.#registry.get(current.confId));
+      const recovered = inDoubt ? await this.#recoveredReply(current.bridgeId, current.command) : undefined;
+      if (recovered) {
+        log.info({ op: current.command.op }, 'command had reached the bridge before the restart; not sent again');
+        step = current.then(recovered.reply, latest());
+        continue;
+      }
+      try {
+        const reply = await this.#execute(current.bridgeId, current.command);
+        step = current.then(reply, latest());
+      } catch (err) {
+        const code = bridgeErrorCode(err);
+        if (code === undefined) log.error({ err, op: current.command.op }, 'bridge command failed unexpectedly');
+        else log.warn({ code, op: current.command.op }, 'bridge command failed');
+        step = current.onError?.(code, latest()) ?? answer(msg, resultOfBridgeError(code), latest());
+      }
+    }
+    const e = step.effects;
+    if (e.unroutable) {
+      this.counters.bump(this.counters.unroutable, e.unroutable);
+      log.warn({ type: msg.type, reason: e.unroutable }, 'message names an unknown conference or caller and has no response; dropped');
+    }
+    if (step.dialOutRefusal) this.counters.bump(this.counters.dialOutRefusals, step.dialOutRefusal);
+    this.counters.bump(this.counters.commands, `${msg.type}:${e.result ?? '-'}`);
+    if (inDoubt) this.counters.commandsRecovered++;
+    await this.#commit(e, record.id);
+  }
+
+  async #recoveredReply(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<{ reply: unknown } | undefined> {
+    let snapshot = this.#recoverySnapshots.get(bridgeId);
+    if (!snapshot) {
+      try {
+        snapshot = await this.#execute<BridgeSnapshot>(bridgeId, { op: 'snapshot' });
+        this.#recoverySnapshots.set(bridgeId, snapshot);
+      } catch {
+        return undefined;
+      }
+    }
+    return replyFromSnapshot(snapshot, command);
+  }
+
+  /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
+  async #commit(e: Effects, commandId?: number): Promise<void> {
+    for (const conf of e.conferences) {
+      this.#registry.put(conf);
+      if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);
+    }
+    const now = this.#clock.now();
+    const outbox = e.out.map((o) => ({
+      orderKey: this.#registry.byExtConfID(o.message.ExtConfID)?.confId ?? `ext:${o.message.ExtConfID}`,
+      url: o.url,
+      message: o.message,
+      transId: `a2w-${randomUUID()}`,
+      createdAt: now,
+    }));
+    const change = { conferences: e.conferences, outbox };
+    try {
+      const records = commandId === undefined
+        ? await this.#deps.store.applyChange(change)
+        : await this.#deps.store.completeCommand(commandId, change);
+      this.#outbox.add(records);
+    } catch (err) {
+      this.#log.error({ err, commandId }, 'could not store a state change; a command stays unfinished and runs again at the next start');
+      return;
+    }
+    for (const f of e.followUps) {
+      this.#execute(f.bridgeId, f.command).catch((err: unknown) =>
+        this.#log.warn({ err, bridge: f.bridgeId, op: f.command.op }, 'follow-up bridge command failed; reconciliation retries it'));
+    }
+  }
+
+  #context(): TransitionContext {
+    return { now: this.#clock.now(), newMsgId: () => randomUUID(), options: this.#deps.options };
+  }
+
+  #commandContext(commandId: number): CommandContext {
+    return {
+      ...this.#context(),
+      commandId,
+      newConfId: () => randomUUID(),
+      admit: (attendeeCount) => admit(this.#loads(), attendeeCount, this.#deps.options.admission.redirectURL !== undefined),
+      capabilities: (bridgeId) => this.#drivers.get(bridgeId)?.capabilities,
+    };
+  }
+
+  #loads(): BridgeLoad[] {
+    return [...this.#drivers.values()].map((d) => ({
+      bridgeId: d.id,
+      up: d.status.state === 'up',
+      ports: d.health().ports ?? this.#ports.get(d.id),
+      promised: this.#registry.open(d.id).reduce((sum, c) => sum + promisedPorts(c), 0),
+    }));
+  }
+
+  // --- timers -------------------------------------------------------------------------------
+
+  #startTimers(): void {
+    const { keepAliveTimeoutMs, reconcileIntervalMs } = this.#deps.options.conference;
+    this.#every(Math.min(SWEEP_INTERVAL_MAX_MS, Math.max(1, keepAliveTimeoutMs / 2)), () => this.#sweep());
+    this.#every(reconcileIntervalMs, () => this.#inStep.reconcileAll([...this.#drivers.keys()], 'periodic'));
+  }
+
+  #every(intervalMs: number, fn: () => Promise<void> | void): void {
+    const tick = (): void => {
+      if (this.#state === 'closed') return;
+      void Promise.resolve(fn()).finally(() => {
+        if (this.#state !== 'closed') this.#timers.push(this.#clock.setTimer(intervalMs, tick));
+      });
+    };
+    this.#timers.push(this.#clock.setTimer(intervalMs, tick));
+  }
+
+  /** Keep-alive cleanup (spec 3.1) and, now and then, compaction of what is remembered. */
+  async #sweep(): Promise<void> {
+    const now = this.#clock.now();
+    const { keepAliveTimeoutMs } = this.#deps.options.conference;
+    for (const conf of this.#registry.open()) {
+      if (conf.status === 'creating' || conf.callers.length > 0 || now - conf.lastActivityAt < keepAliveTimeoutMs) continue;
+      if (this.#isBusy(conf)) continue;
+      this.#log.info({ ExtConfID: conf.extConfID }, 'no keep-alive, no message and no caller for too long: ending the conference');
+      void this.#inStep.endIdle(conf);
+    }
+    if (now - this.#lastCompactAt >= COMPACT_INTERVAL_MS) {
+      this.#lastCompactAt = now;
+      const before = now - this.#deps.options.transIdRetentionMs;
+      try {
+        const forgotten = await this.#deps.store.compact(before, before);
+        for (const conf of [...this.#registry.all()]) {
+          if (conf.endedAt !== undefined && conf.endedAt < before) this.#registry.remove(conf.confId);
+        }
+        if (forgotten > 0) this.#log.info({ forgotten }, 'forgot TransIDs past their retention');
+      } catch (err) {
+        this.#log.error({ err }, 'compaction failed; it is tried again at the next sweep');
+      }
+    }
+  }
 }

@@ -4,11 +4,12 @@
  * reply (given the conference as it is by then, since bridge events may have changed it while
  * the command was on the wire). The engine runs the bridge commands; nothing here does I/O.
  *
- * Recovery: a command that may have reached the bridge before a crash runs again with the
- * bridge's snapshot in `inDoubt`, and the handlers of non-idempotent commands (create, dial
- * out, passthrough) look there first, so nothing is done twice.
+ * Recovery: a command that may have reached the bridge before a crash is planned again; the
+ * engine then checks each of its bridge commands against the bridge's snapshot
+ * (`replyFromSnapshot`) and sends only those that did not take effect. For that, ids sent to
+ * the bridge are derived from the command's store id, never drawn at random.
  */
-import type { BridgeCommand, BridgeSnapshot, SnapshotConference } from '../../bridges/driver.js';
+import type { BridgeCommand } from '../../bridges/driver.js';
 import type { BridgeErrorCode } from '../../bridges/errors.js';
 import { RESULT, type MessageOf, type ResponseResult, type W2AMessage } from '../../protocol/index.js';
 import type { Admission } from '../admission.js';
@@ -28,8 +29,6 @@ export interface CommandContext extends TransitionContext {
   newConfId(): string;
   admit(attendeeCount: number): Admission;
   capabilities(bridgeId: string): { dialOut: boolean; subConferences: boolean; maxSubConferences: number; passthrough: boolean } | undefined;
-  /** Set when this command may have reached the bridge before a crash: the bridge as it is now. */
-  inDoubt?: (bridgeId: string) => BridgeSnapshot | undefined;
 }
 
 export type Step =
@@ -158,10 +157,8 @@ const createConference: Handler<'W2A_CreateConference'> = (conf, msg, ctx) => {
   if (conf && conf.status !== 'creating' && conf.status !== 'ended') return reattached(conf, msg, ctx);
   let creating: ConferenceState;
   if (conf?.status === 'creating') {
-    // Left unfinished by a crash: the bridge may have created it already.
+    // Left unfinished by a crash: the engine checks the bridge before creating it again.
     creating = conf;
-    const found = ctx.inDoubt?.(conf.bridgeId)?.conferences.find((c) => c.options.confKey === conf.confKey);
-    if (found) return created(creating, msg, found.bridgeConfId, ctx);
   } else {
     const admission = ctx.admit(msg.AttendeeCount ?? 0);
     if (admission.kind === 'refused') {
@@ -367,10 +364,6 @@ const expelUser: Handler<'W2A_ExpelUser'> = (conf, msg, ctx) => {
   };
 };
 
-function snapshotHasDialOut(conf: SnapshotConference | undefined, dialOutId: string): boolean {
-  return !!conf && (conf.dialOuts.some((d) => d.dialOutId === dialOutId) || conf.callers.some((c) => c.dialOutId === dialOutId));
-}
-
 const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => {
   const closed = closedResult(conf);
   if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
@@ -378,13 +371,9 @@ const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => {
   const existing = conf.callers.find((c) => c.extCallID === msg.ExtCallID);
   const dialOutId = `${conf.confId}-${ctx.commandId}`;
   if (existing) {
-    if (existing.phase === 'dialing' && existing.dialOutId === dialOutId) {
-      const snapshot = ctx.inDoubt?.(conf.bridgeId)?.conferences.find((c) => c.bridgeConfId === conf.bridgeConfId);
-      if (snapshotHasDialOut(snapshot, dialOutId)) return done(effects({ conferences: [conf] }));
-      conf.callers = conf.callers.filter((c) => c !== existing);
-    } else {
-      return answer(msg, RESULT.CALL_NOT_FOUND, conf);
-    }
+    // Journalled before a crash: planned again; the engine checks the bridge before dialling.
+    if (existing.phase !== 'dialing' || existing.dialOutId !== dialOutId) return answer(msg, RESULT.CALL_NOT_FOUND, conf);
+    conf.callers = conf.callers.filter((c) => c !== existing);
   }
   if (!ctx.capabilities(conf.bridgeId)?.dialOut) return answer(msg, RESULT.BRIDGE_FAILED, conf);
   const refusal = checkDialOut(conf, msg.PhoneNumber, ctx.now, ctx.options.dialOut);
@@ -472,8 +461,6 @@ const passthrough: Handler<'W2A_CSPClientPassthrough'> = (conf, msg, ctx) => {
   if (!conf || conf.status === 'ended' || conf.bridgeConfId === undefined) return done(effects({ unroutable: 'unknown-conference' }));
   const caller = latestJoined(conf, msg.ExtCallID);
   if (!caller) return done(effects({ unroutable: 'unknown-caller' }));
-  // Opaque data cannot be checked on the bridge: after a crash it is not sent twice (at most once).
-  if (ctx.inDoubt) return done(effects());
   return {
     kind: 'bridge',
     bridgeId: conf.bridgeId,

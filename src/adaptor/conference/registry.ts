@@ -1,0 +1,78 @@
+/**
+ * The engine's in-memory view of every conference, with the indexes its lookups need: by
+ * ExtConfID (current and former), by ConfKey (the live one), by bridge conference. The store
+ * holds the same records durably; this is what the hot path reads.
+ */
+import type { ConferenceState } from './state.js';
+
+function bridgeKey(bridgeId: string, bridgeConfId: string): string {
+  return `${bridgeId}\u0000${bridgeConfId}`;
+}
+
+export class ConferenceRegistry {
+  #byId = new Map<string, ConferenceState>();
+  #byExtConfID = new Map<string, string>();
+  #liveByKey = new Map<string, string>();
+  #byBridgeConf = new Map<string, string>();
+
+  /** Keeps `conf` (replacing its earlier version) and updates the indexes. */
+  put(conf: ConferenceState): void {
+    const before = this.#byId.get(conf.confId);
+    if (before?.bridgeConfId !== undefined && before.bridgeConfId !== conf.bridgeConfId) {
+      this.#byBridgeConf.delete(bridgeKey(before.bridgeId, before.bridgeConfId));
+    }
+    this.#byId.set(conf.confId, conf);
+    // An ExtConfID belongs to the newest conference using it; an ended one never takes it back.
+    const owner = this.byExtConfID(conf.extConfID);
+    if (conf.extConfID !== '' && (!owner || owner.confId === conf.confId || owner.status === 'ended')) {
+      this.#byExtConfID.set(conf.extConfID, conf.confId);
+    }
+    for (const ext of conf.formerExtConfIDs) if (!this.#byExtConfID.has(ext)) this.#byExtConfID.set(ext, conf.confId);
+    if (conf.status === 'ended') {
+      if (this.#liveByKey.get(conf.confKey) === conf.confId) this.#liveByKey.delete(conf.confKey);
+      if (conf.bridgeConfId !== undefined) this.#byBridgeConf.delete(bridgeKey(conf.bridgeId, conf.bridgeConfId));
+    } else {
+      this.#liveByKey.set(conf.confKey, conf.confId);
+      if (conf.bridgeConfId !== undefined) this.#byBridgeConf.set(bridgeKey(conf.bridgeId, conf.bridgeConfId), conf.confId);
+    }
+  }
+
+  /** Forgets a conference entirely (compaction of an ended one). */
+  remove(confId: string): void {
+    const conf = this.#byId.get(confId);
+    if (!conf) return;
+    this.#byId.delete(confId);
+    for (const [ext, id] of this.#byExtConfID) if (id === confId) this.#byExtConfID.delete(ext);
+    if (this.#liveByKey.get(conf.confKey) === confId) this.#liveByKey.delete(conf.confKey);
+  }
+
+  get(confId: string): ConferenceState | undefined {
+    return this.#byId.get(confId);
+  }
+
+  byExtConfID(extConfID: string): ConferenceState | undefined {
+    return this.#byId.get(this.#byExtConfID.get(extConfID) ?? '');
+  }
+
+  liveByConfKey(confKey: string): ConferenceState | undefined {
+    return this.#byId.get(this.#liveByKey.get(confKey) ?? '');
+  }
+
+  byBridgeConference(bridgeId: string, bridgeConfId: string): ConferenceState | undefined {
+    return this.#byId.get(this.#byBridgeConf.get(bridgeKey(bridgeId, bridgeConfId)) ?? '');
+  }
+
+  /** Conferences not ended, on `bridgeId` if given. */
+  open(bridgeId?: string): ConferenceState[] {
+    return [...this.#byId.values()].filter((c) => c.status !== 'ended' && (bridgeId === undefined || c.bridgeId === bridgeId));
+  }
+
+  all(): IterableIterator<ConferenceState> {
+    return this.#byId.values();
+  }
+
+  /** A copy a transition may change; the registry keeps the original until `put`. */
+  copy<C extends ConferenceState | undefined>(conf: C): C {
+    return conf === undefined ? conf : structuredClone(conf);
+  }
+}
