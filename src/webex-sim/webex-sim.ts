@@ -49,6 +49,11 @@ export interface ReceivedA2W<M extends A2WMessage = A2WMessage> {
   message: M;
   /** For A2W_NotifyUserEnter: the ExtCallID the simulator answered with. */
   answeredExtCallID?: string;
+  /**
+   * For A2W_NotifyUserEnter: settles once the W2A_RspNotifyUserEnter was confirmed (or given
+   * up on). Await it before addressing the caller by its ExtCallID.
+   */
+  answered?: Promise<SendOutcome>;
 }
 
 export type WebexSimEvents = {
@@ -115,7 +120,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
   #seenTransIds = new Set<string>();
   #repeats = new Map<string, number>();
   #counter = 0;
-  #pendingAnswers = new Set<Promise<void>>();
+  #pendingAnswers = new Set<Promise<unknown>>();
   #state: 'new' | 'running' | 'closed' = 'new';
   /** Aborts this simulator's own posts in flight when it closes. */
   #closing = new AbortController();
@@ -307,7 +312,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
     const record: ReceivedA2W = { seq: this.#received.length + 1, transId, message };
     if (message.type === 'A2W_NotifyUserEnter' && this.#options.answerUserEnter !== false) {
       record.answeredExtCallID = message.ExtCallID || this.newId('call');
-      this.#answerUserEnter(message, record.answeredExtCallID);
+      record.answered = this.#answerUserEnter(message, record.answeredExtCallID);
     }
     this.#received.push(record);
     for (const waiter of this.#waiters) {
@@ -320,21 +325,27 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
     this.emit('message', record);
   }
 
-  #answerUserEnter(notify: A2WOf<'A2W_NotifyUserEnter'>, extCallId: string): void {
-    const rsp = { type: 'W2A_RspNotifyUserEnter', MsgID: notify.MsgID, ExtConfID: notify.ExtConfID, ExtCallID: extCallId };
+  #answerUserEnter(notify: A2WOf<'A2W_NotifyUserEnter'>, extCallId: string): Promise<SendOutcome> {
+    const rsp: W2AMessage = {
+      type: 'W2A_RspNotifyUserEnter',
+      MsgID: notify.MsgID,
+      ExtConfID: notify.ExtConfID,
+      ExtCallID: extCallId,
+    };
     // Sent after this POST is answered, as a transaction of its own.
     const sending = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.send([rsp as W2AMessage], { retries: RSP_USER_ENTER_RETRIES }))
+      .then(() => this.send([rsp], { retries: RSP_USER_ENTER_RETRIES }))
       .then((outcome) => {
         if (outcome.result !== CONFIRMATION.OK) {
           this.emit('error', new Error(`W2A_RspNotifyUserEnter ${outcome.transId} not confirmed: ${outcome.result ?? outcome.reason}`));
         }
-      })
-      .catch((err: unknown) => {
-        this.emit('error', err instanceof Error ? err : new Error(String(err)));
-      })
-      .finally(() => this.#pendingAnswers.delete(sending));
+        return outcome;
+      });
     this.#pendingAnswers.add(sending);
+    sending
+      .catch((err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))))
+      .finally(() => this.#pendingAnswers.delete(sending));
+    return sending;
   }
 
   #requireCodec(): TspCodec {
