@@ -12,7 +12,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run the adaptor daemon: serve [--config FILE] (embedded defaults without one)', load: () => import('./adaptor/serve-command.js') },
+  'check-config': { summary: 'validate a configuration FILE and print OK or every problem', load: () => import('./adaptor/check-config-command.js') },
   validate: { summary: 'print the Confirmation Result the daemon would give each FILE', load: () => import('./protocol/validate-command.js') },
+  emulator: { summary: 'run the Voyant bridge emulator (both protocols, control on HTTP)', load: () => import('./bridges/emulator/command.js') },
 };
 
 function usage(): string {
