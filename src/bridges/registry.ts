@@ -5,9 +5,11 @@
  */
 import type { BridgeDriver, DriverConfig, DriverDeps, DriverFactory } from './driver.js';
 import { Voyant2035Driver } from './voyant2035/driver.js';
+import { Voyant2313Driver } from './voyant2313/driver.js';
 
 const factories = new Map<string, DriverFactory>([
   ['voyant2035', (config, deps) => new Voyant2035Driver(config, deps)],
+  ['voyant2313', (config, deps) => new Voyant2313Driver(config, deps)],
 ]);
 
 /** Adds a driver under `name`; refuses to replace one, so a typo cannot shadow a standard driver. */
