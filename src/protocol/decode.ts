@@ -6,10 +6,10 @@
  * size and bytes (6, 1, 2 for a DOCTYPE) -> well-formedness (1) -> root and Version (2, 4) ->
  * command count (6) -> DTD (2) -> direction and content of each command (2) -> value rules (3).
  *
- * Mapping reads the libxml2 tree that was validated: a second parse by xml2js would cost more
- * than the validation itself (see bench/protocol.ts).
+ * Mapping reads the libxml2 tree that was validated (tree.ts): a second parse by xml2js would
+ * cost more than the validation itself (see bench/protocol.ts).
  */
-import { XmlDocument, XmlElement, ParseOption, type DtdValidator, type ErrorDetail } from 'libxml2-wasm';
+import { XmlDocument, ParseOption, type DtdValidator, type ErrorDetail } from 'libxml2-wasm';
 import type { ConfirmationDecodeResult, DecodeOptions, DecodeResult } from './api.js';
 import {
   ENVELOPE,
@@ -25,6 +25,17 @@ import { CONFIRMATION, type ConfirmationResult } from './codes.js';
 import type { WireNames } from './dialect.js';
 import { acceptInput } from './input.js';
 import type { TspMessage } from './messages.js';
+import {
+  attributeValue,
+  attributesOf as treeAttributes,
+  elementChildren,
+  hasChildren,
+  lineOf,
+  nameOf,
+  rootElement,
+  textOf,
+  type NodePtr,
+} from './tree.js';
 import { fromWire, valueProblem, type HostPolicy, type WireValue } from './values.js';
 
 /** One command element under its wire name, with its attributes by wire name. */
@@ -74,19 +85,14 @@ function libxmlReason(details: readonly ErrorDetail[] | undefined, fallback: str
   return `line ${chosen.line}: ${chosen.message.trim().replace(EXPECTED_MODEL, ', got ')}${more}`;
 }
 
-function childElements(parent: XmlElement): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (let node = parent.firstChild; node; node = node.next) if (node instanceof XmlElement) out.push(node);
-  return out;
-}
-
 function trimXmlSpace(text: string): string {
   return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
 }
 
 interface Envelope {
   readonly transId: string | undefined;
-  readonly children: readonly XmlElement[];
+  readonly children: readonly NodePtr[];
+  readonly names: readonly string[];
 }
 
 /**
@@ -103,30 +109,35 @@ function withEnvelope<T>(
   if (!input.ok) return fail(input.result, input.reason);
   let doc: XmlDocument;
   try {
-    doc = XmlDocument.fromBuffer(input.bytes, { encoding: input.charset, option: PARSE_OPTIONS });
+    doc = XmlDocument.fromBuffer(
+      input.bytes,
+      input.override ? { encoding: input.override, option: PARSE_OPTIONS } : { option: PARSE_OPTIONS },
+    );
   } catch (err) {
     return fail(CONFIRMATION.NOT_WELL_FORMED, libxmlReason((err as { details?: ErrorDetail[] }).details, 'not well-formed'));
   }
   try {
-    const root = doc.root;
-    if (root.name !== ENVELOPE.root) {
-      return fail(CONFIRMATION.INVALID, `line ${root.line}: root element is ${root.name}, expected ${ENVELOPE.root}`);
+    const root = rootElement(doc);
+    const rootName = nameOf(root);
+    if (rootName !== ENVELOPE.root) {
+      return fail(CONFIRMATION.INVALID, `line ${lineOf(root)}: root element is ${rootName}, expected ${ENVELOPE.root}`);
     }
-    const children = childElements(root);
+    const children = elementChildren(root);
+    const names = children.map(nameOf);
     const first = children[0];
-    const transId = first?.name === ENVELOPE.transId ? trimXmlSpace(first.content) : undefined;
-    const version = root.attr('Version')?.value;
+    const transId = first !== undefined && names[0] === ENVELOPE.transId ? trimXmlSpace(textOf(first)) : undefined;
+    const version = attributeValue(root, 'Version');
     if (version !== undefined && version !== ENVELOPE.version) {
       return fail(
         CONFIRMATION.VERSION,
-        `line ${root.line}: ${ENVELOPE.root}@Version '${version}' is not supported (${ENVELOPE.version})`,
+        `line ${lineOf(root)}: ${ENVELOPE.root}@Version '${version}' is not supported (${ENVELOPE.version})`,
         transId,
       );
     }
     if (children.length - 1 > ctx.maxCommands) {
       return fail(
         CONFIRMATION.TOO_LARGE,
-        `line ${root.line}: ${children.length - 1} commands in one transaction, over the limit of ${ctx.maxCommands}`,
+        `line ${lineOf(root)}: ${children.length - 1} commands in one transaction, over the limit of ${ctx.maxCommands}`,
         transId,
       );
     }
@@ -135,52 +146,51 @@ function withEnvelope<T>(
     } catch (err) {
       return fail(CONFIRMATION.INVALID, libxmlReason((err as { details?: ErrorDetail[] }).details, 'not valid'), transId);
     }
-    return use({ transId, children });
+    return use({ transId, children, names });
   } finally {
     doc.dispose();
   }
 }
 
 /** Structure the DTD cannot state: direction, and no content but whitespace. */
-function structureProblem(ctx: DecodeContext, element: XmlElement, direction: Direction): string | null {
-  const entry = ctx.elements.get(element.name);
-  if (!entry) return `${element.name} is not a command`;
-  if (entry.direction !== direction) return `${element.name} is a ${entry.direction} message; expected ${direction}`;
-  if (element.firstChild && NOT_XML_SPACE.test(element.content)) return `${element.name} must not have content`;
+function structureProblem(ctx: DecodeContext, element: NodePtr, name: string, direction: Direction): string | null {
+  const entry = ctx.elements.get(name);
+  if (!entry) return `${name} is not a command`;
+  if (entry.direction !== direction) return `${name} is a ${entry.direction} message; expected ${direction}`;
+  if (hasChildren(element) && NOT_XML_SPACE.test(textOf(element))) return `${name} must not have content`;
   return null;
 }
 
-function toMessage(ctx: DecodeContext, element: XmlElement): TspMessage | string {
+function toMessage(ctx: DecodeContext, element: NodePtr, elementName: string): TspMessage | string {
   // structureProblem has run: the entry exists.
-  const entry = ctx.elements.get(element.name) as ElementEntry;
+  const entry = ctx.elements.get(elementName) as ElementEntry;
   const message: Record<string, WireValue> = { type: entry.type };
-  for (const attr of element.attrs) {
-    const wireName = attr.name;
+  for (const { name: wireName, value } of treeAttributes(element)) {
     // The DTD has declared every attribute present.
     const [name, spec] = entry.attributes.get(wireName) as readonly [AttributeName, AttributeSpec];
-    const raw = attr.value;
-    const problem = valueProblem(spec, raw, ctx.isAllowedWbxHost);
-    if (problem) return `${element.name}@${wireName} ${problem}`;
-    message[name] = fromWire(spec, raw);
+    const problem = valueProblem(spec, value, ctx.isAllowedWbxHost);
+    if (problem) return `${elementName}@${wireName} ${problem}`;
+    message[name] = fromWire(spec, value);
   }
   return message as TspMessage;
 }
 
 export function decodeCommands(ctx: DecodeContext, body: Uint8Array | string, opts: DecodeOptions): DecodeResult {
-  return withEnvelope(ctx, body, opts.contentType, ({ transId, children }): DecodeResult => {
+  return withEnvelope(ctx, body, opts.contentType, ({ transId, children, names }): DecodeResult => {
     // The DTD guarantees a TransID first and at least one command or a Confirmation after it.
     const id = transId ?? '';
-    const commands = children.slice(1);
-    for (const element of commands) {
-      const problem = structureProblem(ctx, element, opts.direction);
-      if (problem) return fail(CONFIRMATION.INVALID, `line ${element.line}: ${problem}`, id);
+    for (let i = 1; i < children.length; i++) {
+      const element = children[i] as NodePtr;
+      const problem = structureProblem(ctx, element, names[i] as string, opts.direction);
+      if (problem) return fail(CONFIRMATION.INVALID, `line ${lineOf(element)}: ${problem}`, id);
     }
     const idProblem = valueProblem(ENVELOPE.transIdSpec, id, ctx.isAllowedWbxHost);
-    if (idProblem) return fail(CONFIRMATION.VALUE_RULE, `line ${children[0]?.line ?? 1}: ${ENVELOPE.transId} ${idProblem}`, id);
+    if (idProblem) return fail(CONFIRMATION.VALUE_RULE, `line ${lineOf(children[0] as NodePtr)}: ${ENVELOPE.transId} ${idProblem}`, id);
     const messages: TspMessage[] = [];
-    for (const element of commands) {
-      const message = toMessage(ctx, element);
-      if (typeof message === 'string') return fail(CONFIRMATION.VALUE_RULE, `line ${element.line}: ${message}`, id);
+    for (let i = 1; i < children.length; i++) {
+      const element = children[i] as NodePtr;
+      const message = toMessage(ctx, element, names[i] as string);
+      if (typeof message === 'string') return fail(CONFIRMATION.VALUE_RULE, `line ${lineOf(element)}: ${message}`, id);
       messages.push(message);
     }
     return { ok: true, transId: id, messages };
@@ -188,13 +198,13 @@ export function decodeCommands(ctx: DecodeContext, body: Uint8Array | string, op
 }
 
 export function decodeConfirmation(ctx: DecodeContext, body: Uint8Array | string): ConfirmationDecodeResult {
-  const decoded = withEnvelope(ctx, body, undefined, ({ transId, children }): ConfirmationDecodeResult => {
+  const decoded = withEnvelope(ctx, body, undefined, ({ transId, children, names }): ConfirmationDecodeResult => {
     const confirmation = children[1];
-    if (children.length !== 2 || confirmation?.name !== ENVELOPE.confirmation) {
-      return { ok: false, reason: `line ${children[1]?.line ?? 1}: expected one ${ENVELOPE.confirmation}` };
+    if (children.length !== 2 || confirmation === undefined || names[1] !== ENVELOPE.confirmation) {
+      return { ok: false, reason: `line ${lineOf(children[1] ?? (children[0] as NodePtr))}: expected one ${ENVELOPE.confirmation}` };
     }
     // The DTD has checked the attribute against the enumeration of codes.
-    const result = Number(confirmation.attr(ENVELOPE.result)?.value) as ConfirmationResult;
+    const result = Number(attributeValue(confirmation, ENVELOPE.result)) as ConfirmationResult;
     return { ok: true, transId: transId ?? '', result };
   });
   return 'result' in decoded && !decoded.ok ? { ok: false, reason: decoded.reason } : decoded;

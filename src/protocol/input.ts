@@ -11,11 +11,16 @@ import { CONFIRMATION } from './codes.js';
 
 export type Charset = 'UTF-8' | 'ISO-8859-1';
 
-/** Bytes ready for the parser, with the encoding to tell it (it overrides the declaration). */
+/** Bytes ready for the parser. */
 export interface AcceptedInput {
   ok: true;
   bytes: Buffer;
   charset: Charset;
+  /**
+   * The encoding to impose on the parser, over the declaration; undefined when the parser's
+   * own reading (the declaration, else UTF-8) already gives `charset`, which saves it a step.
+   */
+  override: Charset | undefined;
 }
 export interface RefusedInput {
   ok: false;
@@ -37,6 +42,7 @@ const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const XML_DECL = /^(?:\uFEFF|\u00EF\u00BB\u00BF)?<\?xml\s[^>]*?encoding\s*=\s*["']([^"']*)["']/;
 const XML_DECL_MAX_BYTES = 256;
 const CONTENT_TYPE_CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+const MARKUP_DECLARATION = Buffer.from('<!', 'latin1');
 const FORBIDDEN = ['<!DOCTYPE', '<!ENTITY'].map((s) => Buffer.from(s, 'latin1'));
 
 /** 1-based line of a byte offset. */
@@ -46,11 +52,22 @@ export function lineAt(bytes: Uint8Array, offset: number): number {
   return line;
 }
 
-function declaredCharset(bytes: Buffer, contentType: string | undefined): string | null {
+interface Declared {
+  name: string;
+  fromHttp: boolean;
+}
+
+function startsWithDeclaration(bytes: Buffer): boolean {
+  const at = bytes[0] === UTF8_BOM[0] ? UTF8_BOM.length : 0;
+  return bytes[at] === 0x3c && bytes[at + 1] === 0x3f; // '<?'
+}
+
+function declaredCharset(bytes: Buffer, contentType: string | undefined): Declared | null {
   const http = contentType ? CONTENT_TYPE_CHARSET.exec(contentType) : null;
-  if (http?.[1]) return http[1];
-  const head = bytes.subarray(0, XML_DECL_MAX_BYTES).toString('latin1');
-  return XML_DECL.exec(head)?.[1] ?? null;
+  if (http?.[1]) return { name: http[1], fromHttp: true };
+  if (!startsWithDeclaration(bytes)) return null;
+  const name = XML_DECL.exec(bytes.subarray(0, XML_DECL_MAX_BYTES).toString('latin1'))?.[1];
+  return name === undefined ? null : { name, fromHttp: false };
 }
 
 // Only called on a body already known to be bad, to say where.
@@ -93,12 +110,16 @@ export function acceptInput(
   if (nul >= 0) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line ${lineAt(bytes, nul)}: NUL byte at offset ${nul}`);
 
   let charset: Charset = 'UTF-8';
+  // A string was decoded by its producer: its declaration may no longer be true.
+  let override: Charset | undefined = isText ? 'UTF-8' : undefined;
   if (!isText) {
     const declared = declaredCharset(bytes, contentType);
     if (declared !== null) {
-      const known = CHARSETS[declared.toLowerCase()];
-      if (!known) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line 1: unsupported character set '${declared}' (UTF-8 or ISO-8859-1)`);
+      const known = CHARSETS[declared.name.toLowerCase()];
+      if (!known) return refuse(CONFIRMATION.NOT_WELL_FORMED, `line 1: unsupported character set '${declared.name}' (UTF-8 or ISO-8859-1)`);
       charset = known;
+      // The HTTP charset wins over the declaration, and aliases are spelled out for the parser.
+      if (declared.fromHttp || declared.name.toUpperCase() !== known) override = known;
     }
     if (charset === 'UTF-8' && !isUtf8(bytes)) {
       const at = firstInvalidUtf8(bytes);
@@ -108,14 +129,15 @@ export function acceptInput(
   if (charset === 'ISO-8859-1' && bytes.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) {
     return refuse(CONFIRMATION.NOT_WELL_FORMED, 'line 1: a UTF-8 byte order mark in an ISO-8859-1 body');
   }
-  for (const marker of FORBIDDEN) {
-    const at = bytes.indexOf(marker);
-    if (at >= 0) {
+  // One scan for '<!' (rare in TSP bodies) rather than one per forbidden declaration.
+  for (let at = bytes.indexOf(MARKUP_DECLARATION); at >= 0; at = bytes.indexOf(MARKUP_DECLARATION, at + 2)) {
+    const marker = FORBIDDEN.find((m) => bytes.subarray(at, at + m.length).equals(m));
+    if (marker) {
       return refuse(
         CONFIRMATION.INVALID,
         `line ${lineAt(bytes, at)}: ${marker.toString('latin1')} is not accepted (the DTD is the adaptor's own)`,
       );
     }
   }
-  return { ok: true, bytes, charset };
+  return { ok: true, bytes, charset, override };
 }
