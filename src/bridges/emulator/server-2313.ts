@@ -181,9 +181,10 @@ function decodeOrAnswer(socket: net.Socket, payload: Buffer): ClientMessage | un
   try {
     return decodeClientMessage(payload);
   } catch (err) {
-    if (!(err instanceof CodecError)) throw err;
+    // Whatever the decoder threw, a client's bad frame never stops the server.
+    const detail = err instanceof CodecError ? err.message : `decoder failed: ${String(err)}`;
     const reqId = requestIdOf(payload);
-    if (reqId !== undefined) send(socket, { kind: 'failure', reqId, code: 'BRIDGE_ERR_PROTOCOL', detail: err.message });
+    if (reqId !== undefined) send(socket, { kind: 'failure', reqId, code: 'BRIDGE_ERR_PROTOCOL', detail });
     return undefined;
   }
 }

@@ -154,8 +154,9 @@ export class Voyant2313Session implements LinkSession {
     try {
       message = decodeServerMessage(payload);
     } catch (err) {
-      if (!(err instanceof CodecError)) throw err;
-      this.#sink.frame({ kind: 'malformed', raw: payload.toString('utf8'), reason: `${connection} connection: ${err.message}` });
+      // Whatever the decoder threw, one bad frame from the bridge never ends the loop.
+      const reason = err instanceof CodecError ? err.message : `decoder failed: ${String(err)}`;
+      this.#sink.frame({ kind: 'malformed', raw: payload.toString('utf8'), reason: `${connection} connection: ${reason}` });
       return;
     }
     switch (message.kind) {
