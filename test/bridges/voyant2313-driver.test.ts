@@ -137,6 +137,19 @@ describe('Voyant2313Driver against the emulator', () => {
     assert.deepEqual(seen, truth);
   });
 
+  it('carries passthrough data and tones, which this model supports', async () => {
+    const d = makeDriver();
+    const events = collect(d);
+    await d.connect();
+    const { bridgeConfId } = await d.execute({ op: 'createConference', options: OPTIONS });
+    const echoed = events.next((e) => e.type === 'passthrough');
+    const data = '<hybrid op="x"/> & "quotes"\n';
+    await d.execute({ op: 'passthrough', bridgeConfId, data });
+    assert.deepEqual(await echoed, { type: 'passthrough', bridgeConfId, data });
+    await d.execute({ op: 'playTone', bridgeConfId, tone: 'announce' });
+    assert.equal(model.state().conferences[0]?.tones.announce, 1);
+  });
+
   it('reports a bridge refusal with its BridgeError code', async () => {
     const d = makeDriver();
     await d.connect();
