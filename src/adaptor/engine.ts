@@ -68,6 +68,7 @@ type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
 
 const SWEEP_INTERVAL_MAX_MS = 60_000;
 const COMPACT_INTERVAL_MS = 60 * 60_000;
+const SETTLE_MAX_ROUNDS = 1_000;
 
 export class Engine {
   readonly counters = new EngineCounters();
@@ -85,6 +86,8 @@ export class Engine {
   #queues = new Map<string, { tail: Promise<void>; length: number }>();
   /** Snapshots taken at start, for commands that may have reached the bridge before a crash. */
   #recoverySnapshots = new Map<string, BridgeSnapshot>();
+  /** State changes being stored that no command waits on (events, reconciliation). */
+  #commits = new Set<Promise<void>>();
   #timers: TimerHandle[] = [];
   #lastCompactAt = 0;
   #unsubscribe: (() => void)[] = [];
@@ -117,6 +120,19 @@ export class Engine {
   /** Messages waiting in the outbox and the age of the oldest, for metrics. */
   outboxDepth(): { messages: number; oldestAgeMs: number } {
     return this.#outbox.depth();
+  }
+
+  /**
+   * Resolves once no command is queued or running, no state change is being stored and no A2W
+   * post is under way (retries waiting for their time do not count). For tests and for drain.
+   */
+  async settled(): Promise<void> {
+    for (let round = 0; round < SETTLE_MAX_ROUNDS; round++) {
+      const pending = [...[...this.#queues.values()].map((q) => q.tail), ...this.#commits, ...this.#outbox.inFlight()];
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
+    throw new Error(`Engine.settled: still busy after ${SETTLE_MAX_ROUNDS} rounds; something keeps producing work`);
   }
 
   async start(): Promise<void> {
@@ -338,7 +354,14 @@ export class Engine {
   }
 
   /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
-  async #commit(e: Effects, commandId?: number): Promise<void> {
+  #commit(e: Effects, commandId?: number): Promise<void> {
+    const committing = this.#store(e, commandId);
+    this.#commits.add(committing);
+    void committing.finally(() => this.#commits.delete(committing));
+    return committing;
+  }
+
+  async #store(e: Effects, commandId: number | undefined): Promise<void> {
     for (const conf of e.conferences) {
       this.#registry.put(conf);
       if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);

@@ -39,6 +39,8 @@ export class Outbox {
   #policy: RetryPolicy;
   #lanes = new Map<string, Lane>();
   #inFlight = 0;
+  /** Posts under way with the recording of their outcome. */
+  #sending = new Set<Promise<void>>();
   #state: 'running' | 'closed' = 'running';
   #abort = new AbortController();
   #idleWaiters: (() => void)[] = [];
@@ -90,6 +92,11 @@ export class Outbox {
     });
   }
 
+  /** Posts under way (retries waiting for their time are not). */
+  inFlight(): Promise<void>[] {
+    return [...this.#sending];
+  }
+
   /** Stops posting: timers cancelled, posts in flight aborted; what is left stays in the store. */
   close(): void {
     if (this.#state === 'closed') return;
@@ -114,7 +121,9 @@ export class Outbox {
         lane.timer = this.#deps.clock.setTimer(wait, () => this.#retryDue(lane));
         continue;
       }
-      void this.#send(key, lane, head);
+      const sending = this.#send(key, lane, head);
+      this.#sending.add(sending);
+      void sending.finally(() => this.#sending.delete(sending));
     }
     if (this.#lanes.size === 0) {
       const waiters = this.#idleWaiters;
