@@ -1,0 +1,248 @@
+/**
+ * The composition root: the one file that knows every concrete class. It turns a validated
+ * configuration into a running daemon (logger, codec, store, emulator, drivers, poster,
+ * engine, WebEx listener) and takes it down again in order.
+ *
+ * Start-up does the expensive work once (the codec's compiled DTD, the allow-list matchers,
+ * the certificate, child loggers); if any step fails, what was already opened is closed in
+ * reverse order and the error is thrown.
+ *
+ * Shutdown (issue 4, style.md pattern 8): stop intake (Confirmation 7) -> engine drain, bounded
+ * -> stop listening -> close the engine and its drivers -> close the store -> the emulator.
+ * Why it stopped is logged first and last.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DestinationStream } from 'pino';
+import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
+import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
+import { createDriver } from '../bridges/registry.js';
+import { createCodec } from '../protocol/index.js';
+import { BRIDGE_SCHEMA, type Config } from './config.js';
+import { Engine } from './engine.js';
+import { compileAllowedHosts } from './http/allowed-hosts.js';
+import { WebexListener } from './http/webex-listener.js';
+import { createLogger, withContext, type Logger, type RootLogger } from './log.js';
+import type { EngineOptions } from './options.js';
+import { HttpPoster } from './poster.js';
+import { MemoryStore } from './store/memory-store.js';
+import { openSqliteStore, SQLITE_FILE_NAME } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { loadCertificate } from './tls.js';
+
+/** How long in-flight commands and the outbox get to finish on a graceful stop. */
+export const SHUTDOWN_DRAIN_MS = 10_000;
+/** The bridge id of the embedded emulator. */
+export const EMULATOR_BRIDGE_ID = 'emulator';
+
+export interface DaemonOptions {
+  /** Log destination; stdout by default. */
+  logDestination?: DestinationStream;
+}
+
+type Closer = { name: string; close: () => Promise<void> | void };
+
+export class Daemon {
+  readonly root: RootLogger;
+  readonly config: Config;
+  #logger: Logger;
+  #closers: Closer[] = [];
+  #listener: WebexListener | undefined;
+  #engine: Engine | undefined;
+  #emulatorPorts: EmulatorPorts | undefined;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(config: Config, root: RootLogger) {
+    this.config = config;
+    this.root = root;
+    this.#logger = root.logger;
+  }
+
+  /** Builds and starts everything; on failure closes what was opened and throws. */
+  static async start(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+    const root = createLogger({
+      level: config.log.level,
+      base: { instance: config.instance.id },
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    const daemon = new Daemon(config, root);
+    try {
+      await daemon.#start();
+    } catch (err) {
+      root.logger.fatal({ err }, 'start-up failed');
+      await daemon.#closeAll();
+      throw err;
+    }
+    return daemon;
+  }
+
+  /** The URL to configure at WebEx as the adaptor URL. */
+  get webexUrl(): string {
+    if (!this.#listener) throw new Error('Daemon.webexUrl: not started');
+    return this.#listener.url;
+  }
+
+  /** Ports of the embedded emulator, when it runs. */
+  get emulatorPorts(): EmulatorPorts | undefined {
+    return this.#emulatorPorts;
+  }
+
+  get engine(): Engine {
+    if (!this.#engine) throw new Error('Daemon.engine: not started');
+    return this.#engine;
+  }
+
+  /** Graceful, ordered stop; `reason` is logged. Idempotent: later calls wait for the first. */
+  stop(reason: string): Promise<void> {
+    this.#stopped ??= this.#stop(reason);
+    return this.#stopped;
+  }
+
+  async #start(): Promise<void> {
+    const { config } = this;
+    const isAllowedWbxHost = compileAllowedHosts(config.webex.allowedHosts);
+    const codec = await createCodec({
+      maxBodyBytes: config.webex.maxBodyBytes,
+      maxCommands: config.webex.maxCommands,
+      isAllowedWbxHost,
+      ...(config.webex.dialect ? { dialect: structuredClone(config.webex.dialect) } : {}),
+    });
+    this.#closers.push({ name: 'codec', close: () => codec.close() });
+
+    const dataDir = path.resolve(config.store.dataDir);
+    await mkdir(dataDir, { recursive: true, mode: 0o750 });
+    const store = await this.#openStore(dataDir);
+    this.#closers.push({ name: 'store', close: () => store.close() });
+
+    const bridges = [...config.bridges.map((b) => ({ ...b }))];
+    if (config.emulator.enabled) bridges.push(await this.#startEmulator());
+    const drivers: BridgeDriver[] = bridges.map((bridge) =>
+      createDriver(bridge, { logger: withContext(this.#logger, { bridge: bridge.id }) }),
+    );
+    // The engine closes its drivers; closing again here covers a failed engine start.
+    this.#closers.push({ name: 'drivers', close: () => Promise.all(drivers.map((d) => d.close())).then(() => undefined) });
+
+    const poster = new HttpPoster({
+      isAllowed: isAllowedWbxHost,
+      ...(config.webex.tls.caFile ? { ca: await readFile(config.webex.tls.caFile, 'utf8') } : {}),
+      trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
+      maxSockets: config.webex.client.maxSockets,
+      keepAliveMs: config.webex.client.keepAliveMs,
+    });
+    this.#closers.push({ name: 'poster', close: () => poster.close() });
+
+    const engine = new Engine({
+      store,
+      drivers,
+      codec,
+      post: poster.post,
+      logger: this.#logger.child({ component: 'engine' }),
+      options: engineOptions(config),
+    });
+    this.#engine = engine;
+    this.#closers.push({ name: 'engine', close: () => engine.close() });
+    await engine.start();
+
+    const certificate = await loadCertificate(config.webex.tls, dataDir);
+    const listener = new WebexListener({
+      keyPair: certificate.keyPair,
+      host: config.webex.host,
+      port: config.webex.port,
+      path: config.webex.path,
+      timeouts: config.webex.timeouts,
+      codec,
+      accept: (tx) => engine.accept(tx),
+      logger: this.#logger.child({ component: 'webex-listener' }),
+      maxBodyBytes: config.webex.maxBodyBytes,
+    });
+    this.#listener = listener;
+    this.#closers.push({ name: 'webex listener', close: () => listener.close() });
+    const url = await listener.listen();
+
+    this.#logger.info(
+      {
+        webex: url,
+        certificate: { origin: certificate.origin, file: certificate.certFile },
+        bridges: bridges.map((b) => ({ id: b.id, driver: b.driver, at: `${b.host}:${b.port}` })),
+        store: config.store.kind === 'sqlite' ? path.join(dataDir, SQLITE_FILE_NAME) : 'memory (lost at exit)',
+        ...(this.#emulatorPorts ? { emulator: this.#emulatorPorts } : {}),
+        allowedHosts: config.webex.allowedHosts,
+      },
+      `tsp-adaptor ready: WebEx endpoint ${url}, ${bridges.length} bridge(s), ${config.store.kind} store`,
+    );
+  }
+
+  async #openStore(dataDir: string): Promise<Store> {
+    return this.config.store.kind === 'sqlite' ? openSqliteStore(dataDir) : new MemoryStore();
+  }
+
+  /** Starts the in-process emulator and returns the bridge entry that reaches it over TCP. */
+  async #startEmulator(): Promise<DriverConfig> {
+    const { emulator } = this.config;
+    const instance = new Emulator({
+      host: emulator.host,
+      ports: emulator.ports,
+      username: emulator.login.username,
+      password: emulator.login.password,
+    });
+    this.#closers.push({ name: 'emulator', close: () => instance.close() });
+    const ports = await instance.start();
+    this.#emulatorPorts = ports;
+    if (this.config.bridges.some((b) => b.id === EMULATOR_BRIDGE_ID)) {
+      throw new Error(`bridges: the id "${EMULATOR_BRIDGE_ID}" is taken by the emulator; rename that bridge or disable the emulator`);
+    }
+    return BRIDGE_SCHEMA.parse({
+      id: EMULATOR_BRIDGE_ID,
+      driver: 'voyant2313',
+      host: emulator.host,
+      port: ports.voyant2313Request,
+      notifyPort: ports.voyant2313Notify,
+      username: emulator.login.username,
+      password: emulator.login.password,
+    });
+  }
+
+  async #stop(reason: string): Promise<void> {
+    const started = Date.now();
+    this.#logger.info({ reason, drainMs: SHUTDOWN_DRAIN_MS }, `shutting down (${reason}): intake stopped, draining`);
+    this.#listener?.stopIntake();
+    try {
+      await this.#engine?.drain(SHUTDOWN_DRAIN_MS);
+    } catch (err) {
+      this.#logger.error({ err }, 'engine drain failed; closing anyway');
+    }
+    await this.#closeAll();
+    this.#logger.info({ reason, tookMs: Date.now() - started }, `stopped (${reason})`);
+    await new Promise<void>((resolve) => this.#logger.flush(() => resolve()));
+  }
+
+  /** Closes in reverse order of opening; one failure does not keep the rest open. */
+  async #closeAll(): Promise<void> {
+    for (const closer of this.#closers.reverse()) {
+      try {
+        await closer.close();
+      } catch (err) {
+        this.#logger.error({ err, component: closer.name }, `closing the ${closer.name} failed`);
+      }
+    }
+    this.#closers = [];
+  }
+}
+
+/** The engine's options, copied out of the frozen configuration. */
+export function engineOptions(config: Config): EngineOptions {
+  return {
+    conference: { ...config.conference },
+    dialOut: {
+      ...config.dialOut,
+      allowedPrefixes: [...config.dialOut.allowedPrefixes],
+      blockedPrefixes: [...config.dialOut.blockedPrefixes],
+    },
+    outbox: { ...config.outbox },
+    admission: { ...config.admission },
+    webex: { allowedHosts: [...config.webex.allowedHosts] },
+    hybrid: { ...config.hybrid },
+    numbers: { ...config.numbers },
+    transIdRetentionMs: config.transIdRetentionMs,
+  };
+}

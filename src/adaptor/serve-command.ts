@@ -1,0 +1,64 @@
+/**
+ * `tsp-adaptor serve [--config FILE]`: runs the daemon until SIGTERM or SIGINT, then stops it
+ * in order (main.ts) and exits 0. A second signal during the stop exits at once (1). Without
+ * --config the embedded defaults apply (TSP_ variables still override them).
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { Daemon } from './main.js';
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.error}\nusage: tsp-adaptor serve [--config FILE]\n`);
+    return 2;
+  }
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(await loadConfig(parsed.file ? { file: parsed.file } : {}));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    // Also logged by the daemon with its cause; this line is for the person at the terminal.
+    process.stderr.write(`tsp-adaptor serve: start-up failed: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return waitForStop(daemon);
+}
+
+function waitForStop(daemon: Daemon): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (reason: string, exitCode: number): void => {
+      for (const signal of STOP_SIGNALS) {
+        process.removeAllListeners(signal);
+        process.once(signal, () => {
+          daemon.root.logger.warn({ signal }, `second ${signal} during shutdown: exiting now`);
+          process.exit(1);
+        });
+      }
+      daemon.stop(reason).then(
+        () => resolve(exitCode),
+        () => resolve(1),
+      );
+    };
+    for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal, 0));
+    process.once('uncaughtException', (err) => {
+      daemon.root.logger.fatal({ err }, 'uncaught exception');
+      stop('uncaught exception', 1);
+    });
+    process.once('unhandledRejection', (err) => {
+      daemon.root.logger.fatal({ err }, 'unhandled promise rejection');
+      stop('unhandled promise rejection', 1);
+    });
+  });
+}
+
+function parseArgs(args: string[]): { ok: true; file?: string } | { ok: false; error: string } {
+  if (args.length === 0) return { ok: true };
+  const [flag, file, ...rest] = args;
+  if ((flag === '--config' || flag === '-c') && file && rest.length === 0) return { ok: true, file };
+  return { ok: false, error: `unexpected arguments: ${args.join(' ')}` };
+}

@@ -1,0 +1,161 @@
+/**
+ * The end-to-end stack: the real daemon (composition root in-process, SQLite in a temporary
+ * data directory), the real emulator it starts, reached over TCP through the voyant2313
+ * driver, and the WebEx simulator, all on loopback with ephemeral ports.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/adaptor/config.js';
+import { Daemon } from '../../src/adaptor/main.js';
+import type { W2AMessage } from '../../src/protocol/index.js';
+import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+
+export interface Stack {
+  daemon: Daemon;
+  sim: WebexSim;
+  dataDir: string;
+  emulator: EmulatorClient;
+  /** Every log line of the daemon, parsed, for tests that check what was logged. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Shorter waits than production so retries and clean-ups happen within a test's time. */
+const FAST = {
+  outbox: { initialDelayMs: 20, maxDelayMs: 200 },
+  conference: { speakingHoldOffMs: 0 },
+};
+
+export async function startStack(overrides: Record<string, unknown> = {}): Promise<Stack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tsp-e2e-'));
+  const config = parseConfig(
+    deepMerge(
+      {
+        webex: { port: 0 },
+        store: { kind: 'sqlite', dataDir },
+        log: { level: 'debug' },
+        ...FAST,
+      },
+      overrides,
+    ),
+    { source: 'e2e' },
+  );
+  const logs: Record<string, unknown>[] = [];
+  const logDestination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  let daemon: Daemon | undefined;
+  let sim: WebexSim | undefined;
+  try {
+    daemon = await Daemon.start(config, { logDestination });
+    const adaptorCa = await readFile(path.join(dataDir, 'tls', 'webex-cert.pem'), 'utf8');
+    sim = new WebexSim({ adaptorUrl: daemon.webexUrl, adaptorCa });
+    await sim.start();
+  } catch (err) {
+    await sim?.close();
+    await daemon?.stop('test set-up failed');
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const ports = daemon.emulatorPorts;
+  if (!ports) throw new Error('the e2e stack expects the embedded emulator');
+  const started = { daemon, sim };
+  return {
+    ...started,
+    dataDir,
+    logs,
+    emulator: new EmulatorClient(`http://127.0.0.1:${ports.control}`),
+    async close() {
+      // The daemon first: its drain flushes the outbox to the simulator.
+      await started.daemon.stop('test finished');
+      await started.sim.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The emulator's HTTP control interface (docs/emulator.md). */
+export class EmulatorClient {
+  readonly #base: string;
+
+  constructor(base: string) {
+    this.#base = base;
+  }
+
+  async call<T = unknown>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.#base}${route}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** A caller dials the toll number and keys `confKey#`; resolves with the port taken. */
+  async dialIn(confKey: string, callerId = '14085550199'): Promise<string> {
+    const res = await this.call<{ state: string; port: string }>('POST', '/callers', {
+      dialledNumber: '1,408,5550100',
+      digits: `${confKey}#`,
+      callerId,
+    });
+    if (res.status !== 201) throw new Error(`dial-in refused: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.port;
+  }
+
+  async state(): Promise<BridgeState> {
+    return (await this.call<BridgeState>('GET', '/state')).body;
+  }
+}
+
+export interface BridgeState {
+  ports: { total: number; inUse: number; reserved: number };
+  conferences: {
+    bridgeConfId: string;
+    options: { confKey: string };
+    locked: boolean;
+    callers: { port: string; legId: string; muted: boolean; mutedBy: string; subConfId: number; callerId?: string }[];
+    dialOuts: { dialOutId: string; state: string }[];
+  }[];
+}
+
+/** Builders for the W2A messages the tests send, with fresh MsgIDs. */
+export function w2a(sim: WebexSim) {
+  const msg = () => sim.newId('msg');
+  return {
+    create: (ExtConfID: string, ConfKey: string, extra: Partial<Extract<W2AMessage, { type: 'W2A_CreateConference' }>> = {}): W2AMessage => ({
+      type: 'W2A_CreateConference',
+      MsgID: msg(),
+      ExtConfID,
+      ConfKey,
+      WbxHostName: sim.url,
+      ...extra,
+    }),
+    mute: (ExtConfID: string, ExtCallID: string, Mute: boolean): W2AMessage => ({
+      type: 'W2A_MuteUser',
+      MsgID: msg(),
+      ExtConfID,
+      ExtCallID,
+      Mute,
+    }),
+    end: (ExtConfID: string): W2AMessage => ({ type: 'W2A_EndConference', MsgID: msg(), ExtConfID }),
+  };
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
