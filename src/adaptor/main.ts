@@ -22,7 +22,7 @@ import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { Engine } from './engine.js';
 import { compileAllowedHosts } from './http/allowed-hosts.js';
 import { WebexListener } from './http/webex-listener.js';
-import { createLogger, withContext, type Logger, type RootLogger } from './log.js';
+import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
 import { HttpPoster } from './poster.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -116,9 +116,8 @@ export class Daemon {
 
     const bridges = [...config.bridges.map((b) => ({ ...b }))];
     if (config.emulator.enabled) bridges.push(await this.#startEmulator());
-    const drivers: BridgeDriver[] = bridges.map((bridge) =>
-      createDriver(bridge, { logger: withContext(this.#logger, { bridge: bridge.id }) }),
-    );
+    // Each driver binds its own bridge id to its log lines.
+    const drivers: BridgeDriver[] = bridges.map((bridge) => createDriver(bridge, { logger: this.#logger }));
     // The engine closes its drivers; closing again here covers a failed engine start.
     this.#closers.push({ name: 'drivers', close: () => Promise.all(drivers.map((d) => d.close())).then(() => undefined) });
 
