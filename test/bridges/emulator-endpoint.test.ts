@@ -82,11 +82,12 @@ describe('emulator endpoint', () => {
     await create();
   });
 
-  it('fails commands still waiting out a delay when it closes', async () => {
-    endpoint.setFaults({ commandDelayMs: 10_000 });
+  it('fails commands still waiting out a delay when it closes, leaving no timer behind', async () => {
+    endpoint.setFaults({ commandDelayMs: 10_000, reorderEvents: true });
     const pending = create();
     endpoint.close();
     await assert.rejects(pending, (err) => isBridgeError(err, 'BRIDGE_ERR_REFUSED'));
+    assert.equal(clock.pendingTimers, 0);
   });
 
   it('duplicates every event under the fault', async () => {

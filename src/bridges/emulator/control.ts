@@ -48,7 +48,7 @@ const FAULTS: Record<string, { set: (body: unknown) => Partial<Faults>; clear: P
   reorder: { set: () => ({ reorderEvents: true }), clear: { reorderEvents: false } },
 };
 
-export function portFromUrl(segment: string): PortId {
+function portFromUrl(segment: string): PortId {
   return segment.replace('-', '/');
 }
 

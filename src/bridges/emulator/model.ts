@@ -31,8 +31,6 @@ import { DEFAULT_DIAL_OUT_ODDS, decideDialOut, validateDialOutPlan, type DialOut
 import { Conference, type Caller, type ConferenceDeps, type DialOut } from './conference.js';
 import type { SequencedEvent } from './endpoint.js';
 
-export { SELF_MUTE_KEYS, type ToneCounts } from './conference.js';
-
 export const DEFAULT_SPANS = 56;
 export const DEFAULT_CHANNELS_PER_SPAN = 24;
 export const DEFAULT_CALL_IN_NUMBERS = ['1,408,5550100', '1,800,5550100'] as const;

@@ -10,7 +10,8 @@
 import type { LegId, PortId } from '../driver.js';
 import { isBridgeError } from '../errors.js';
 import type { Cancel, Clock } from './clock.js';
-import { SELF_MUTE_KEYS, type BridgeModel } from './model.js';
+import type { BridgeModel } from './model.js';
+import { SELF_MUTE_KEYS } from './conference.js';
 import { pickOne, seededRandom, type Random } from './random.js';
 import type { SequencedEvent } from './endpoint.js';
 
