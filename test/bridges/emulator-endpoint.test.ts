@@ -52,6 +52,18 @@ describe('emulator endpoint', () => {
     assert.equal(beats.length, 4);
   });
 
+  it('stops beating and refuses commands once closed, even when closed from a heartbeat', async () => {
+    let beats = 0;
+    endpoint.onHeartbeat(() => {
+      beats++;
+      endpoint.close();
+    });
+    clock.advance(5 * HEARTBEAT_MS);
+    assert.equal(beats, 1);
+    assert.equal(clock.pendingTimers, 0);
+    await assert.rejects(create(), (err) => isBridgeError(err, 'BRIDGE_ERR_REFUSED'));
+  });
+
   it('passes commands and events through when no fault is set', async () => {
     const { bridgeConfId } = await create();
     assert.match(bridgeConfId, /^conf-/);

@@ -99,7 +99,7 @@ export class BridgeEndpoint implements EmulatorEndpoint {
   readonly #counters: EndpointCounters = { eventsEmitted: 0, eventsDelivered: 0, heartbeats: 0 };
   #faults: Faults = { ...NO_FAULTS };
   #held: { event: SequencedEvent; cancelRelease: Cancel } | undefined;
-  #state: 'idle' | { running: Cancel } | 'closed' = 'idle';
+  #state: { kind: 'idle' } | { kind: 'beating'; cancelBeat: Cancel } | { kind: 'closed' } = { kind: 'idle' };
   readonly #unsubscribeModel: () => void;
 
   constructor(bridge: BridgeModel, options: BridgeEndpointOptions = {}) {
@@ -115,22 +115,24 @@ export class BridgeEndpoint implements EmulatorEndpoint {
 
   /** Starts the heartbeat loop. */
   start(): void {
-    if (this.#state !== 'idle') return;
+    if (this.#state.kind !== 'idle') return;
     const beat = (): void => {
       if (!this.#faults.silentHeartbeats) {
         this.#counters.heartbeats++;
         const hb = { at: this.#clock.now(), ports: this.#bridge.usage() };
         for (const listener of [...this.#heartbeatListeners]) callSafely(() => listener(hb));
       }
-      this.#state = { running: this.#clock.schedule(this.#heartbeatIntervalMs, beat) };
+      // A listener may have closed the endpoint.
+      if (this.#state.kind !== 'beating') return;
+      this.#state = { kind: 'beating', cancelBeat: this.#clock.schedule(this.#heartbeatIntervalMs, beat) };
     };
-    this.#state = { running: this.#clock.schedule(this.#heartbeatIntervalMs, beat) };
+    this.#state = { kind: 'beating', cancelBeat: this.#clock.schedule(this.#heartbeatIntervalMs, beat) };
   }
 
   /** Stops heartbeats and fails commands still waiting out a delay. Idempotent. */
   close(): void {
-    if (typeof this.#state === 'object') this.#state.running();
-    this.#state = 'closed';
+    if (this.#state.kind === 'beating') this.#state.cancelBeat();
+    this.#state = { kind: 'closed' };
     this.#unsubscribeModel();
     this.#held?.cancelRelease();
     this.#held = undefined;
@@ -146,6 +148,7 @@ export class BridgeEndpoint implements EmulatorEndpoint {
   }
 
   async execute<C extends BridgeCommand>(command: C): Promise<ReplyOf<C>> {
+    if (this.#state.kind === 'closed') throw new BridgeError('BRIDGE_ERR_REFUSED', 'the emulator is closed');
     if (this.#faults.refuseCommands) throw new BridgeError('BRIDGE_ERR_REFUSED', 'refuse-commands fault');
     if (this.#faults.commandDelayMs > 0) await this.#delay(this.#faults.commandDelayMs);
     return this.#bridge.execute(command);
