@@ -25,14 +25,20 @@ export class FakeDriver extends TypedEmitter<DriverEvents> implements BridgeDriv
   readonly executed: BridgeCommand[] = [];
   /** Replaces the model's behaviour for an op: return the reply, or throw. */
   readonly overrides = new Map<BridgeOp, Override>();
-  readonly conferences = new Map<string, SnapshotConference>();
-  #nextConf = 1;
-  #nextLeg = 1;
+  readonly conferences: Map<string, SnapshotConference>;
+  #ids: { conf: number; leg: number };
 
-  constructor(id = 'bridge-a', capabilities: Partial<BridgeCapabilities> = {}) {
+  constructor(id = 'bridge-a', capabilities: Partial<BridgeCapabilities> = {}, bridge?: FakeDriver) {
     super();
     this.id = id;
     this.capabilities = { ...FULL_CAPABILITIES, ...capabilities };
+    this.conferences = bridge?.conferences ?? new Map();
+    this.#ids = bridge?.#ids ?? { conf: 1, leg: 1 };
+  }
+
+  /** A new connection to the same bridge, as a restarted adaptor makes: same conferences, nothing else. */
+  static reconnecting(bridge: FakeDriver): FakeDriver {
+    return new FakeDriver(bridge.id, bridge.capabilities, bridge);
   }
 
   health(): LinkHealth {
@@ -76,7 +82,7 @@ export class FakeDriver extends TypedEmitter<DriverEvents> implements BridgeDriv
   /** A caller joins on the bridge (dials in, or answers dial-out `dialOutId`); emits callerJoined. */
   join(bridgeConfId: string, caller: Partial<SnapshotCaller> = {}): SnapshotCaller {
     const conf = this.#conf(bridgeConfId);
-    const n = this.#nextLeg++;
+    const n = this.#ids.leg++;
     const policy = conf.muteAll?.applyToNewCallers ? conf.muteAll.muted : undefined;
     const joined: SnapshotCaller = {
       port: `1/${n}`, legId: `leg-${n}`, muted: policy ?? conf.options.muteOnEntry, mutedBy: 'bridge',
@@ -129,7 +135,7 @@ export class FakeDriver extends TypedEmitter<DriverEvents> implements BridgeDriv
   #apply(command: BridgeCommand): unknown {
     switch (command.op) {
       case 'createConference': {
-        const bridgeConfId = `bc-${this.#nextConf++}`;
+        const bridgeConfId = `bc-${this.#ids.conf++}`;
         this.conferences.set(bridgeConfId, { bridgeConfId, options: command.options, locked: false, callers: [], dialOuts: [] });
         return { bridgeConfId };
       }
