@@ -4,6 +4,7 @@
  * with BRIDGE_ERR_PROTOCOL instead of being half-read.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { BridgeCommand, BridgeEvent, BridgeEventType, BridgeOp, BridgeSnapshot } from '../../src/bridges/driver.js';
 import { BRIDGE_ERROR_CODES, BridgeError, isBridgeError, type BridgeErrorCode } from '../../src/bridges/errors.js';
@@ -158,5 +159,16 @@ describe('Voyant 2035 codec', () => {
     const reply = readReply('9 + CALLER conf=C9 port=1/1 leg=L1 muted=0 by=command talking=0 sub=0\n9 OK seq=1 at=1 total=1 used=1 reserved=0\n');
     assert.ok(!(reply instanceof BridgeError));
     assert.throws(() => decodeReplyBody(COMMANDS.snapshot, reply), (e) => isBridgeError(e, 'BRIDGE_ERR_PROTOCOL'));
+  });
+
+  it('every example line in docs/voyant2035-protocol.md decodes', () => {
+    const doc = readFileSync(new URL('../../docs/voyant2035-protocol.md', import.meta.url), 'utf8');
+    const examples = doc.slice(doc.indexOf('## The snapshot'));
+    const lines = [...examples.matchAll(/```\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? '').split('\n')).filter((l) => l !== '');
+    assert.ok(lines.length > 20);
+    for (const line of lines) {
+      if (/^(\* |\S+ (OK|NO|\+)( |$))/.test(line)) assert.doesNotThrow(() => decodeBridgeLine(line), line);
+      else assert.notEqual(decodeClientLine(line).kind, 'bad', line);
+    }
   });
 });
