@@ -197,7 +197,9 @@ export class Conference {
 
   /** Starts ringing on a free port; the outcome, already decided, comes after `ringMs`. */
   dialOut(command: CommandOf<'dialOut'>, legId: LegId, outcome: DialOutOutcome, ringMs: number): void {
-    if (this.#dialOuts.has(command.dialOutId)) throw new BridgeError('BRIDGE_ERR_INVALID', `dial-out ${command.dialOutId} is already ringing`);
+    if (this.#dialOuts.has(command.dialOutId)) {
+      throw new BridgeError('BRIDGE_ERR_INVALID', `dial-out ${command.dialOutId} is already ringing`);
+    }
     const dialOut: DialOut = {
       bridgeConfId: this.bridgeConfId,
       dialOutId: command.dialOutId,
@@ -254,7 +256,12 @@ export class Conference {
       locked: this.#locked,
       ...(this.#muteAll && { muteAll: { ...this.#muteAll } }),
       callers: [...this.#callers.values()].map(snapshotCaller),
-      dialOuts: [...this.#dialOuts.values()].map((d) => ({ dialOutId: d.dialOutId, number: d.number, state: 'ringing' as const, port: d.port })),
+      dialOuts: [...this.#dialOuts.values()].map(({ dialOutId, number, port }) => ({
+        dialOutId,
+        number,
+        state: 'ringing' as const,
+        port,
+      })),
       tones: { ...this.#tones },
     };
   }

@@ -361,7 +361,8 @@ export class BridgeModel extends TypedEmitter<{ event: [SequencedEvent] }> {
 }
 
 function checkDigits(digits: string, { allowEmpty }: { allowEmpty: boolean }): void {
-  if ((digits !== '' || !allowEmpty) && !DTMF_PATTERN.test(digits)) throw new BridgeError('BRIDGE_ERR_INVALID', `digits '${digits}'`);
+  if (digits === '' && allowEmpty) return;
+  if (!DTMF_PATTERN.test(digits)) throw new BridgeError('BRIDGE_ERR_INVALID', `digits '${digits}'`);
 }
 
 function joinedResult(caller: Caller): CallInResult {
