@@ -86,8 +86,8 @@ export class Engine {
   #queues = new Map<string, { tail: Promise<void>; length: number }>();
   /** Snapshots taken at start, for commands that may have reached the bridge before a crash. */
   #recoverySnapshots = new Map<string, BridgeSnapshot>();
-  /** State changes being stored that no command waits on (events, reconciliation). */
-  #commits = new Set<Promise<void>>();
+  /** Work nothing waits on (state changes from events, reconciliation, timer rounds). */
+  #background = new Set<Promise<void>>();
   #timers: TimerHandle[] = [];
   #lastCompactAt = 0;
   #unsubscribe: (() => void)[] = [];
@@ -128,7 +128,7 @@ export class Engine {
    */
   async settled(): Promise<void> {
     for (let round = 0; round < SETTLE_MAX_ROUNDS; round++) {
-      const pending = [...[...this.#queues.values()].map((q) => q.tail), ...this.#commits, ...this.#outbox.inFlight()];
+      const pending = [...[...this.#queues.values()].map((q) => q.tail), ...this.#background, ...this.#outbox.inFlight()];
       if (pending.length === 0) return;
       await Promise.allSettled(pending);
     }
@@ -147,10 +147,10 @@ export class Engine {
     await this.#outbox.start();
     this.#state = 'running';
     // Once recovery is through, compare every bridge with the state it left behind.
-    void Promise.allSettled(replayed).then(() => {
+    void this.#track(Promise.allSettled(replayed).then(async () => {
       this.#recoverySnapshots.clear();
-      if (this.#state === 'running') void this.#inStep.reconcileAll([...this.#drivers.keys()], 'after-recovery');
-    });
+      if (this.#state === 'running') await this.#inStep.reconcileAll([...this.#drivers.keys()], 'after-recovery');
+    }));
     this.#startTimers();
   }
 
@@ -216,7 +216,7 @@ export class Engine {
         this.#recoverySnapshots.set(driver.id, snapshot);
         firstResync();
       } else {
-        void this.#inStep.reconcile(driver.id, snapshot, 'resync');
+        void this.#track(this.#inStep.reconcile(driver.id, snapshot, 'resync'));
       }
     };
     const onHeartbeat = (hb: { ports?: PortUsage }): void => {
@@ -355,10 +355,13 @@ export class Engine {
 
   /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
   #commit(e: Effects, commandId?: number): Promise<void> {
-    const committing = this.#store(e, commandId);
-    this.#commits.add(committing);
-    void committing.finally(() => this.#commits.delete(committing));
-    return committing;
+    return this.#track(this.#store(e, commandId));
+  }
+
+  #track(work: Promise<void>): Promise<void> {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
+    return work;
   }
 
   async #store(e: Effects, commandId: number | undefined): Promise<void> {
@@ -424,7 +427,7 @@ export class Engine {
   #every(intervalMs: number, fn: () => Promise<void> | void): void {
     const tick = (): void => {
       if (this.#state === 'closed') return;
-      void Promise.resolve(fn()).finally(() => {
+      void this.#track(Promise.resolve(fn())).finally(() => {
         if (this.#state !== 'closed') this.#timers.push(this.#clock.setTimer(intervalMs, tick));
       });
     };
