@@ -33,7 +33,7 @@ export class FakeDriver extends TypedEmitter<DriverEvents> implements BridgeDriv
     this.id = id;
     this.capabilities = { ...FULL_CAPABILITIES, ...capabilities };
     this.conferences = bridge?.conferences ?? new Map();
-    this.#ids = bridge?.#ids ?? { conf: 1, leg: 1 };
+    this.#ids = bridge ? bridge.#ids : { conf: 1, leg: 1 };
   }
 
   /** A new connection to the same bridge, as a restarted adaptor makes: same conferences, nothing else. */
