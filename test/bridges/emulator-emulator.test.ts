@@ -2,6 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Emulator, type EmulatorPorts } from '../../src/bridges/emulator/emulator.js';
 import { parseOptions } from '../../src/bridges/emulator/command.js';
 
@@ -54,6 +56,35 @@ describe('emulator, composed', () => {
     await closed;
     await assert.rejects(connect(bound.voyant2035), /ECONNREFUSED/);
     await other.close(); // idempotent
+  });
+});
+
+describe('tsp-adaptor emulator, as its own process', () => {
+  it('prints its bound ports, serves, and exits 0 on SIGTERM', { timeout: 30_000 }, async () => {
+    const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+    const zeroPorts = ['--control-port', '0', '--port-2035', '0', '--port-2313', '0', '--notify-port-2313', '0'];
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'emulator', ...zeroPorts, '--ports', '48'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        child.once('exit', (code) => reject(new Error(`emulator exited ${code} before listening: ${out}`)));
+      });
+      const control = /control (\d+)/.exec(line)?.[1];
+      assert.ok(control, line);
+      const state = (await (await fetch(`http://127.0.0.1:${control}/state`)).json()) as { ports: { total: number } };
+      assert.equal(state.ports.total, 48);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      assert.deepEqual(await exited, [0, null]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 
