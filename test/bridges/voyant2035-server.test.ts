@@ -6,42 +6,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { BridgeCommand } from '../../src/bridges/driver.js';
-import type { EmulatorEndpoint, Heartbeat, ProtocolServer, SequencedEvent } from '../../src/bridges/emulator/endpoint.js';
+import type { ProtocolServer } from '../../src/bridges/emulator/endpoint.js';
 import { startVoyant2035Server } from '../../src/bridges/emulator/server-2035.js';
 import { BridgeError } from '../../src/bridges/errors.js';
-
-class FakeEndpoint implements EmulatorEndpoint {
-  readonly model = 'fake-2035';
-  readonly events = new Set<(e: SequencedEvent) => void>();
-  readonly heartbeats = new Set<(hb: Heartbeat) => void>();
-  readonly drops = new Set<() => void>();
-  #released: () => void = () => undefined;
-  /** Resolves when the next event listener is let go of. */
-  readonly released = new Promise<void>((resolve) => (this.#released = resolve));
-  checkLogin(username: string, password: string): boolean {
-    return username === 'tsp' && password === 'pw';
-  }
-  async execute<C extends BridgeCommand>(command: C): Promise<never> {
-    if (command.op === 'endConference') throw new BridgeError('BRIDGE_ERR_CONF_NOT_FOUND', command.bridgeConfId);
-    return undefined as never;
-  }
-  subscribe(listener: (e: SequencedEvent) => void): () => void {
-    this.events.add(listener);
-    return () => {
-      this.events.delete(listener);
-      this.#released();
-    };
-  }
-  onHeartbeat(listener: (hb: Heartbeat) => void): () => void {
-    this.heartbeats.add(listener);
-    return () => this.heartbeats.delete(listener);
-  }
-  onDrop(listener: () => void): () => void {
-    this.drops.add(listener);
-    return () => this.drops.delete(listener);
-  }
-}
+import { FakeEndpoint } from './support/fake-endpoint.js';
 
 /** A raw client: send a line, read the next line back. */
 class RawClient {
@@ -84,7 +52,15 @@ describe('Voyant 2035 emulator server', () => {
   let client: RawClient;
 
   beforeEach(async () => {
-    endpoint = new FakeEndpoint();
+    endpoint = new FakeEndpoint({
+      model: 'fake-2035',
+      username: 'tsp',
+      password: 'pw',
+      reply: (command) => {
+        if (command.op === 'endConference') throw new BridgeError('BRIDGE_ERR_CONF_NOT_FOUND', command.bridgeConfId);
+        return undefined;
+      },
+    });
     server = await startVoyant2035Server(endpoint, { host: '127.0.0.1', port: 0 });
     client = new RawClient(server.ports['voyant2035'] ?? 0);
   });

@@ -83,7 +83,8 @@ export abstract class LinkedDriver<P> extends TypedEmitter<DriverEvents> impleme
   #ports: PortUsage | undefined;
   #everUp = false;
 
-  protected constructor(config: DriverConfig, deps: DriverDeps, options: LinkOptions = {}) {
+  // Public so a subclass needs no constructor of its own; the class is abstract anyway.
+  constructor(config: DriverConfig, deps: DriverDeps, options: LinkOptions = {}) {
     super();
     this.id = config.id;
     this.config = config;

@@ -5,8 +5,8 @@
  * link layer's (link/linked-driver.ts); this class says how to open a session, how to read a
  * reply, and what this model can honestly do.
  */
-import type { BridgeCapabilities, BridgeCommand, DriverConfig, DriverDeps, ReplyOf } from '../driver.js';
-import { LinkedDriver, type LinkOptions } from '../link/linked-driver.js';
+import type { BridgeCapabilities, BridgeCommand, ReplyOf } from '../driver.js';
+import { LinkedDriver } from '../link/linked-driver.js';
 import type { LinkSession, LinkSink } from '../link/session.js';
 import { decodeReplyBody, type Voyant2035Reply } from './codec.js';
 import { Voyant2035Session } from './session.js';
@@ -30,10 +30,6 @@ export const VOYANT_2035_CAPABILITIES: BridgeCapabilities = Object.freeze({
 
 export class Voyant2035Driver extends LinkedDriver<Voyant2035Reply> {
   readonly capabilities = VOYANT_2035_CAPABILITIES;
-
-  constructor(config: DriverConfig, deps: DriverDeps, options?: LinkOptions) {
-    super(config, deps, options);
-  }
 
   protected override openSession(sink: LinkSink<Voyant2035Reply>, signal: AbortSignal): Promise<LinkSession> {
     return Voyant2035Session.open(this.config, sink, signal);
