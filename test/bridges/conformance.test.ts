@@ -15,6 +15,7 @@ import { nextDriverEvent } from './support/driver-events.js';
 
 const DRIVERS: DriverUnderTest[] = [
   { driver: 'voyant2035', ports: (p) => ({ port: p.voyant2035 }) },
+  { driver: 'voyant2313', ports: (p) => ({ port: p.voyant2313Request, notifyPort: p.voyant2313Notify }) },
 ];
 
 const KEY = '123456';
