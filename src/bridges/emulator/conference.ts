@@ -200,23 +200,24 @@ export class Conference {
     if (this.#dialOuts.has(command.dialOutId)) {
       throw new BridgeError('BRIDGE_ERR_INVALID', `dial-out ${command.dialOutId} is already ringing`);
     }
-    const dialOut: DialOut = {
-      bridgeConfId: this.bridgeConfId,
-      dialOutId: command.dialOutId,
-      number: command.number,
-      ...(command.name !== undefined && { name: command.name }),
-      confirm: command.confirm,
-      silent: command.silent,
-      port: '',
-      legId,
-      cancelRinging: () => {},
-    };
-    const port = this.#deps.ports.seize({ kind: 'ringing', dialOut });
-    if (port === undefined) throw new BridgeError('BRIDGE_ERR_NO_PORTS');
-    dialOut.port = port;
-    this.#dialOuts.set(dialOut.dialOutId, dialOut);
-    this.#deps.emit({ type: 'dialOut', bridgeConfId: this.bridgeConfId, dialOutId: dialOut.dialOutId, state: 'ringing', port });
-    dialOut.cancelRinging = this.#deps.schedule(ringMs, () => this.finishDialOut(dialOut, outcome));
+    const seized = this.#deps.ports.seize((port) => {
+      const dialOut: DialOut = {
+        bridgeConfId: this.bridgeConfId,
+        dialOutId: command.dialOutId,
+        number: command.number,
+        ...(command.name !== undefined && { name: command.name }),
+        confirm: command.confirm,
+        silent: command.silent,
+        port,
+        legId,
+        cancelRinging: this.#deps.schedule(ringMs, () => this.finishDialOut(dialOut, outcome)),
+      };
+      return { kind: 'ringing' as const, dialOut };
+    });
+    if (!seized) throw new BridgeError('BRIDGE_ERR_NO_PORTS');
+    const { dialOutId, port } = seized.dialOut;
+    this.#dialOuts.set(dialOutId, seized.dialOut);
+    this.#deps.emit({ type: 'dialOut', bridgeConfId: this.bridgeConfId, dialOutId, state: 'ringing', port });
   }
 
   cancelDialOut(dialOutId: DialOutId): void {

@@ -201,18 +201,20 @@ export class BridgeModel extends TypedEmitter<{ event: [SequencedEvent] }> {
         throw new BridgeError('BRIDGE_ERR_INVALID', `${request.dialledNumber} is not a call-in number`);
       }
       checkDigits(request.digits, { allowEmpty: true });
-      const prompt: Prompt = {
-        port: '',
-        legId: this.#newLegId(),
-        dialledNumber: request.dialledNumber,
-        wrongKeys: 0,
-        keyed: '',
-        ...(request.callerId !== undefined && { callerId: request.callerId }),
-        ...(request.name !== undefined && { name: request.name }),
-      };
-      const port = this.#ports.seize({ kind: 'prompting', prompt });
-      if (port === undefined) throw new BridgeError('BRIDGE_ERR_NO_PORTS');
-      prompt.port = port;
+      const seized = this.#ports.seize((port) => ({
+        kind: 'prompting' as const,
+        prompt: {
+          port,
+          legId: this.#newLegId(),
+          dialledNumber: request.dialledNumber,
+          wrongKeys: 0,
+          keyed: '',
+          ...(request.callerId !== undefined && { callerId: request.callerId }),
+          ...(request.name !== undefined && { name: request.name }),
+        },
+      }));
+      if (!seized) throw new BridgeError('BRIDGE_ERR_NO_PORTS');
+      const { prompt } = seized;
       return this.#keyIn(prompt, request.digits);
     });
   }

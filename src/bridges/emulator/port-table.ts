@@ -39,12 +39,17 @@ export class PortTable<Occupant> {
     return this.#occupied.size >= this.#offerable.length;
   }
 
-  /** Seizes the lowest free port for `occupant`; undefined when every offerable port is busy. */
-  seize(occupant: Occupant): PortId | undefined {
+  /**
+   * Seizes the lowest free port for the occupant `occupy` builds around it; undefined (and
+   * `occupy` not called) when every offerable port is busy.
+   */
+  seize<O extends Occupant>(occupy: (port: PortId) => O): O | undefined {
     if (this.full) return undefined;
     const port = this.#offerable.find((p) => !this.#occupied.has(p));
-    if (port !== undefined) this.#occupied.set(port, occupant);
-    return port;
+    if (port === undefined) return undefined;
+    const occupant = occupy(port);
+    this.#occupied.set(port, occupant);
+    return occupant;
   }
 
   /** Hands a seized port to its next occupant (a prompting caller joins, a dial-out answers). */
