@@ -137,6 +137,23 @@ describe('LinkedDriver', () => {
     await assert.rejects(driver.execute({ op: 'endConference', bridgeConfId: 'C1' }), (e) => isBridgeError(e, 'BRIDGE_ERR_LINK_DOWN'));
   });
 
+  it('a bridge that drops every link as soon as it is up is retried with growing delays, not a storm', async () => {
+    driver = new JsonLineDriver(linkConfig(port, { reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 400 }), { random: () => 0.999 });
+    driver.on('resync', () => peer.connections.at(-1)?.socket.destroy());
+    const delays: number[] = [];
+    const fourDowns = new Promise<void>((resolve) => {
+      driver.on('status', (s) => {
+        if (s.state !== 'down') return;
+        delays.push(s.retryInMs);
+        if (delays.length === 4) resolve();
+      });
+    });
+    await driver.connect();
+    await fourDowns;
+    assert.deepEqual(delays, [9, 19, 39, 79]);
+    assert.ok(driver.health().reconnects >= 3);
+  });
+
   it('goes stale after missed heartbeats with TCP open, and reconnects', async () => {
     driver = new JsonLineDriver(linkConfig(port, { heartbeatIntervalMs: 20, missedHeartbeats: 2 }));
     const statuses: LinkStatus['state'][] = [];
