@@ -3,11 +3,11 @@
  * generated under the wire names and compiled by libxml2, and the wire-name lookup tables are
  * built. decode/encode then only look things up (style pattern 9).
  */
-import { DtdValidator, XmlDtd } from 'libxml2-wasm';
 import type { CodecOptions, TspCodec } from './api.js';
 import { CONFIRMATION } from './codes.js';
 import { decodeCommands, decodeConfirmation, buildElementTable, type DecodeContext } from './decode.js';
 import { resolveDialect } from './dialect.js';
+import { DtdValidation } from './dtd-validator.js';
 import { generateDtd } from './dtd.js';
 import { encodeConfirmation, encodeMessages, type EncodeContext } from './encode.js';
 
@@ -24,22 +24,22 @@ function positiveInteger(name: string, value: number): number {
 
 class Codec implements TspCodec {
   #closed = false;
-  readonly #validator: DtdValidator;
+  readonly #validation: DtdValidation;
   readonly #decoding: DecodeContext;
   readonly #encoding: EncodeContext;
 
   constructor(options: CodecOptions) {
     const names = resolveDialect(options.dialect);
     const isAllowedWbxHost = options.isAllowedWbxHost ?? anyHost;
-    this.#validator = new DtdValidator(XmlDtd.fromString(generateDtd(names)));
+    this.#validation = new DtdValidation(generateDtd(names));
     this.#decoding = {
       elements: buildElementTable(names),
-      validator: this.#validator,
+      validation: this.#validation,
       maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
       maxCommands: positiveInteger('maxCommands', options.maxCommands ?? DEFAULT_MAX_COMMANDS),
       isAllowedWbxHost,
     };
-    this.#encoding = { names, validator: this.#validator, isAllowedWbxHost };
+    this.#encoding = { names, validation: this.#validation, isAllowedWbxHost };
   }
 
   decode: TspCodec['decode'] = (body, opts) => {
@@ -71,8 +71,7 @@ class Codec implements TspCodec {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Disposing the validator disposes its DTD.
-    this.#validator.dispose();
+    this.#validation.close();
   }
 }
 

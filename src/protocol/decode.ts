@@ -9,7 +9,7 @@
  * Mapping reads the libxml2 tree that was validated (tree.ts): a second parse by xml2js would
  * cost more than the validation itself (see bench/protocol.ts).
  */
-import { XmlDocument, ParseOption, type DtdValidator, type ErrorDetail } from 'libxml2-wasm';
+import { XmlDocument, ParseOption, type ErrorDetail } from 'libxml2-wasm';
 import type { ConfirmationDecodeResult, DecodeOptions, DecodeResult } from './api.js';
 import {
   ENVELOPE,
@@ -23,6 +23,7 @@ import {
 } from './catalogue.js';
 import { CONFIRMATION, type ConfirmationResult } from './codes.js';
 import type { WireNames } from './dialect.js';
+import type { DtdValidation } from './dtd-validator.js';
 import { acceptInput } from './input.js';
 import type { TspMessage } from './messages.js';
 import {
@@ -47,7 +48,7 @@ export interface ElementEntry {
 
 export interface DecodeContext {
   readonly elements: ReadonlyMap<string, ElementEntry>;
-  readonly validator: DtdValidator;
+  readonly validation: DtdValidation;
   readonly maxBodyBytes: number;
   readonly maxCommands: number;
   readonly isAllowedWbxHost: HostPolicy;
@@ -141,11 +142,8 @@ function withEnvelope<T>(
         transId,
       );
     }
-    try {
-      ctx.validator.validate(doc);
-    } catch (err) {
-      return fail(CONFIRMATION.INVALID, libxmlReason((err as { details?: ErrorDetail[] }).details, 'not valid'), transId);
-    }
+    const invalid = ctx.validation.errors(doc);
+    if (invalid.length > 0) return fail(CONFIRMATION.INVALID, libxmlReason(invalid, 'not valid'), transId);
     return use({ transId, children, names });
   } finally {
     doc.dispose();

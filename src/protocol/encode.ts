@@ -6,17 +6,18 @@
  * A bad message here is a bug in the caller, so it throws TspEncodeError naming the field.
  */
 import { Builder } from 'xml2js';
-import { XmlDocument, ParseOption, type DtdValidator, type ErrorDetail } from 'libxml2-wasm';
+import { XmlDocument, ParseOption, type ErrorDetail } from 'libxml2-wasm';
 import { TspEncodeError } from './api.js';
 import { ENVELOPE, MESSAGES, attributesOf, specOf, type MessageType } from './catalogue.js';
 import type { ConfirmationResult } from './codes.js';
 import type { WireNames } from './dialect.js';
+import type { DtdValidation } from './dtd-validator.js';
 import type { TspMessage } from './messages.js';
 import { toWire, valueProblem, type HostPolicy } from './values.js';
 
 export interface EncodeContext {
   readonly names: WireNames;
-  readonly validator: DtdValidator;
+  readonly validation: DtdValidation;
   readonly isAllowedWbxHost: HostPolicy;
 }
 
@@ -66,17 +67,23 @@ function wireAttributes(ctx: EncodeContext, message: TspMessage): Record<string,
   return attrs;
 }
 
+function describe(detail: ErrorDetail | undefined, fallback: unknown): string {
+  return detail ? `line ${detail.line}: ${detail.message.trim()}` : String(fallback);
+}
+
 function assertValid(ctx: EncodeContext, xml: string): void {
-  let doc: XmlDocument | undefined;
+  let doc: XmlDocument;
   try {
     doc = XmlDocument.fromString(xml, { option: ParseOption.XML_PARSE_NONET });
-    ctx.validator.validate(doc);
   } catch (err) {
-    const detail = (err as { details?: ErrorDetail[] }).details?.[0];
-    const reason = detail ? `line ${detail.line}: ${detail.message.trim()}` : String(err);
-    throw new TspEncodeError(`the document does not validate: ${reason}`, { cause: err });
+    const reason = describe((err as { details?: ErrorDetail[] }).details?.[0], err);
+    throw new TspEncodeError(`the document is not well-formed: ${reason}`, { cause: err });
+  }
+  try {
+    const invalid = ctx.validation.errors(doc);
+    if (invalid.length > 0) throw new TspEncodeError(`the document does not validate: ${describe(invalid[0], 'not valid')}`);
   } finally {
-    doc?.dispose();
+    doc.dispose();
   }
 }
 
