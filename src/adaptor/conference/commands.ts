@@ -20,7 +20,7 @@ import {
   type Effects, type Outgoing, type RequestMessage, type TransitionContext,
 } from './effects.js';
 import { resultOfBridgeError } from './results.js';
-import { isJoined, type ConferenceState, type DepartedCaller, type DialingCaller, type JoinedCaller } from './state.js';
+import { isJoined, setMute, type ConferenceState, type DepartedCaller, type DialingCaller, type JoinedCaller } from './state.js';
 import { conferenceEnded, dialOutFinished } from './events.js';
 
 export interface CommandContext extends TransitionContext {
@@ -60,6 +60,24 @@ function closedResult(conf: ConferenceState | undefined): ResponseResult | undef
   // Only a crash can leave a command queued behind an unfinished create; its fate is unknown.
   if (conf.status === 'creating' || conf.bridgeConfId === undefined) return RESULT.BRIDGE_FAILED;
   return undefined;
+}
+
+/** Runs `run` on the conference if it is open, else answers why not (10, 13 or 32). */
+function whenOpen(conf: ConferenceState | undefined, msg: W2AMessage, run: (conf: ConferenceState) => Step): Step {
+  const closed = closedResult(conf);
+  return closed !== undefined || !conf ? answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf) : run(conf);
+}
+
+/** One bridge command for `conf`. */
+function onBridge(
+  conf: ConferenceState,
+  command: BridgeCommand,
+  then: (latest: ConferenceState) => Step,
+  onError?: (code: BridgeErrorCode | undefined, latest: ConferenceState) => Step | undefined,
+): Step {
+  const step: Step = { kind: 'bridge', bridgeId: conf.bridgeId, confId: conf.confId, command, then: (_r, latest) => then(latest ?? conf) };
+  if (onError) step.onError = (code, latest) => onError(code, latest ?? conf);
+  return step;
 }
 
 type Handler<T extends W2AMessage['type']> = (
@@ -188,60 +206,34 @@ const createConference: Handler<'W2A_CreateConference'> = (conf, msg, ctx) => {
 };
 
 /** Runs `commands` one after another, ignoring failures, then continues with `next`. */
-function sequence(
-  conf: ConferenceState,
-  commands: BridgeCommand[],
-  next: (conf: ConferenceState) => Step,
-): Step {
+function sequence(conf: ConferenceState, commands: BridgeCommand[], next: (conf: ConferenceState) => Step): Step {
   const [first, ...rest] = commands;
   if (!first) return next(conf);
-  const go = (latest: ConferenceState | undefined): Step => sequence(latest ?? conf, rest, next);
-  return { kind: 'bridge', bridgeId: conf.bridgeId, confId: conf.confId, command: first, then: (_r, l) => go(l), onError: (_c, l) => go(l) };
+  const go = (latest: ConferenceState): Step => sequence(latest, rest, next);
+  return onBridge(conf, first, go, (_code, latest) => go(latest));
 }
 
-const endConference: Handler<'W2A_EndConference'> = (conf, msg, ctx) => {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
-  const bridgeConfId = conf.bridgeConfId!;
-  const cancels: BridgeCommand[] = conf.callers
+const endConference: Handler<'W2A_EndConference'> = (conf, msg, ctx) => whenOpen(conf, msg, (open) => {
+  const bridgeConfId = open.bridgeConfId!;
+  const cancels: BridgeCommand[] = open.callers
     .filter((c): c is DialingCaller => c.phase === 'dialing')
     .map((c) => ({ op: 'cancelDialOut', bridgeConfId, dialOutId: c.dialOutId }));
-  const finish = (latest: ConferenceState | undefined): Step => {
-    const ended = conferenceEnded(latest ?? conf, ctx);
-    ended.out.unshift(response(msg, RESULT.DONE, latest ?? conf));
+  const finish = (latest: ConferenceState): Step => {
+    const ended = conferenceEnded(latest, ctx);
+    ended.out.unshift(response(msg, RESULT.DONE, latest));
     return done({ ...ended, result: RESULT.DONE });
   };
-  return sequence(conf, cancels, (c) => ({
-    kind: 'bridge',
-    bridgeId: c.bridgeId,
-    confId: c.confId,
-    command: { op: 'endConference', bridgeConfId },
-    then: (_r, latest) => finish(latest),
-    // Already gone from the bridge: the end is done all the same.
-    onError: (code, latest) => (code === 'BRIDGE_ERR_CONF_NOT_FOUND' ? finish(latest) : undefined),
-  }));
-};
+  // Already gone from the bridge: the end is done all the same.
+  return sequence(open, cancels, (c) => onBridge(c, { op: 'endConference', bridgeConfId }, finish,
+    (code, latest) => (code === 'BRIDGE_ERR_CONF_NOT_FOUND' ? finish(latest) : undefined)));
+});
 
-const lockConference: Handler<'W2A_LockConference'> = (conf, msg, ctx) => {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command: { op: 'lockConference', bridgeConfId: conf.bridgeConfId!, locked: msg.Lock },
-    then: (_r, latest) => {
-      const c = latest ?? conf;
-      if (c.status === 'ended') return answer(msg, RESULT.ENDED, c);
-      c.status = msg.Lock ? 'locked' : 'running';
-      return done(effects({
-        conferences: [c],
-        out: [response(msg, RESULT.DONE, c), conferenceChange(c, openStatus(c), ctx)],
-        result: RESULT.DONE,
-      }));
-    },
-  };
-};
+const lockConference: Handler<'W2A_LockConference'> = (conf, msg, ctx) => whenOpen(conf, msg, (open) =>
+  onBridge(open, { op: 'lockConference', bridgeConfId: open.bridgeConfId!, locked: msg.Lock }, (c) => {
+    if (c.status === 'ended') return answer(msg, RESULT.ENDED, c);
+    c.status = msg.Lock ? 'locked' : 'running';
+    return done(effects({ conferences: [c], out: [response(msg, RESULT.DONE, c), conferenceChange(c, openStatus(c), ctx)], result: RESULT.DONE }));
+  }));
 
 const keepAlive: Handler<'W2A_KeepAliveConference'> = (conf, _msg, ctx) => {
   if (!conf) return done(effects({ unroutable: 'unknown-conference' }));
@@ -251,134 +243,105 @@ const keepAlive: Handler<'W2A_KeepAliveConference'> = (conf, _msg, ctx) => {
 
 // --- 3.2 Callers ---------------------------------------------------------------------------
 
-/** The joined caller `extCallID` names in an open conference, or the Result to answer. */
-function joinedCaller(conf: ConferenceState | undefined, extCallID: string): JoinedCaller | ResponseResult {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return closed ?? RESULT.CONF_NOT_FOUND;
-  const caller = conf.callers.find((c) => c.extCallID === extCallID);
-  return caller && isJoined(caller) ? caller : RESULT.CALL_NOT_FOUND;
-}
-
-function latestJoined(conf: ConferenceState, extCallID: string): JoinedCaller | undefined {
+function findJoined(conf: ConferenceState, extCallID: string): JoinedCaller | undefined {
   return conf.callers.find((c): c is JoinedCaller => isJoined(c) && c.extCallID === extCallID);
 }
 
-const muteUser: Handler<'W2A_MuteUser'> = (conf, msg, ctx) => {
-  const caller = joinedCaller(conf, msg.ExtCallID);
-  if (typeof caller === 'number' || !conf) return answer(msg, typeof caller === 'number' ? caller : RESULT.CONF_NOT_FOUND, conf);
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command: { op: 'mute', bridgeConfId: conf.bridgeConfId!, port: caller.port, muted: msg.Mute },
-    then: (_r, latest) => {
-      const c = latest ?? conf;
+/**
+ * A command for one joined caller: answered 0 once the bridge did it, then the caller's new
+ * state reported (if the caller is still there by then).
+ */
+function callerCommand(
+  conf: ConferenceState | undefined,
+  msg: MessageOf<'W2A_MuteUser' | 'W2A_AddToSubConference'>,
+  command: (bridgeConfId: string, caller: JoinedCaller) => BridgeCommand,
+  change: (caller: JoinedCaller) => void,
+  ctx: CommandContext,
+): Step {
+  return whenOpen(conf, msg, (open) => {
+    const caller = findJoined(open, msg.ExtCallID);
+    if (!caller) return answer(msg, RESULT.CALL_NOT_FOUND, open);
+    return onBridge(open, command(open.bridgeConfId!, caller), (c) => {
       const out = [response(msg, RESULT.DONE, c)];
-      const now = latestJoined(c, msg.ExtCallID);
+      const now = findJoined(c, msg.ExtCallID);
       if (now) {
-        now.muted = msg.Mute;
-        now.mutedBy = 'Host';
-        if (now.muted) now.speaking = false;
+        change(now);
         userChange(c, now, callerStateFields(now), ctx, out);
       }
       return done(effects({ conferences: [c], out, result: RESULT.DONE }));
-    },
-  };
-};
+    });
+  });
+}
 
-const muteConference: Handler<'W2A_MuteConference'> = (conf, msg, ctx) => {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
-  let exceptPort: string | undefined;
-  if (msg.ExceptExtCallID !== undefined) {
-    const except = joinedCaller(conf, msg.ExceptExtCallID);
-    if (typeof except === 'number') return answer(msg, except, conf);
-    exceptPort = except.port;
-  }
+const muteUser: Handler<'W2A_MuteUser'> = (conf, msg, ctx) => callerCommand(conf, msg,
+  (bridgeConfId, caller) => ({ op: 'mute', bridgeConfId, port: caller.port, muted: msg.Mute }),
+  (caller) => {
+    setMute(caller, msg.Mute, 'Host');
+    // The host's command is reported as the host's even when the caller already was in that state.
+    caller.mutedBy = 'Host';
+  },
+  ctx);
+
+const muteConference: Handler<'W2A_MuteConference'> = (conf, msg, ctx) => whenOpen(conf, msg, (open) => {
   const applyToNewCallers = msg.ApplyToNewCallers ?? false;
-  const command: BridgeCommand = { op: 'muteAll', bridgeConfId: conf.bridgeConfId!, muted: msg.Mute, applyToNewCallers };
-  if (exceptPort !== undefined) command.exceptPort = exceptPort;
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command,
-    then: (_r, latest) => {
-      const c = latest ?? conf;
-      // In force until a W2A_MuteConference Mute="0" (spec 3.2).
-      c.muteAll = msg.Mute || applyToNewCallers
-        ? { muted: msg.Mute, applyToNewCallers, ...(msg.ExceptExtCallID !== undefined ? { exceptExtCallID: msg.ExceptExtCallID } : {}) }
-        : undefined;
-      const out = [response(msg, RESULT.DONE, c)];
-      for (const caller of c.callers.filter(isJoined)) {
-        if (caller.extCallID !== undefined && caller.extCallID === msg.ExceptExtCallID) continue;
-        if (caller.muted === msg.Mute) continue;
-        caller.muted = msg.Mute;
-        caller.mutedBy = 'Policy';
-        if (caller.muted) caller.speaking = false;
-        userChange(c, caller, callerStateFields(caller), ctx, out);
-      }
-      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
-    },
-  };
-};
+  const command: BridgeCommand = { op: 'muteAll', bridgeConfId: open.bridgeConfId!, muted: msg.Mute, applyToNewCallers };
+  if (msg.ExceptExtCallID !== undefined) {
+    const except = findJoined(open, msg.ExceptExtCallID);
+    if (!except) return answer(msg, RESULT.CALL_NOT_FOUND, open);
+    command.exceptPort = except.port;
+  }
+  return onBridge(open, command, (c) => {
+    // In force until a W2A_MuteConference Mute="0" (spec 3.2).
+    c.muteAll = msg.Mute || applyToNewCallers
+      ? { muted: msg.Mute, applyToNewCallers, ...(msg.ExceptExtCallID !== undefined ? { exceptExtCallID: msg.ExceptExtCallID } : {}) }
+      : undefined;
+    const out = [response(msg, RESULT.DONE, c)];
+    for (const caller of c.callers.filter(isJoined)) {
+      if (caller.extCallID !== undefined && caller.extCallID === msg.ExceptExtCallID) continue;
+      if (setMute(caller, msg.Mute, 'Policy')) userChange(c, caller, callerStateFields(caller), ctx, out);
+    }
+    return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+  });
+});
 
-const expelUser: Handler<'W2A_ExpelUser'> = (conf, msg, ctx) => {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
-  const caller = conf.callers.find((c) => c.extCallID === msg.ExtCallID);
-  if (!caller || caller.phase === 'departed') return answer(msg, RESULT.CALL_NOT_FOUND, conf);
-  const bridgeConfId = conf.bridgeConfId!;
+const expelUser: Handler<'W2A_ExpelUser'> = (conf, msg, ctx) => whenOpen(conf, msg, (open) => {
+  const caller = open.callers.find((c) => c.extCallID === msg.ExtCallID);
+  if (!caller || caller.phase === 'departed') return answer(msg, RESULT.CALL_NOT_FOUND, open);
+  const bridgeConfId = open.bridgeConfId!;
   if (caller.phase === 'dialing') {
     // Expelling a ringing dial-out cancels it; its W2A_Callout is answered 45 (spec 3.2).
-    const cancelled = (latest: ConferenceState | undefined): Step => {
-      const c = latest ?? conf;
+    const cancelled = (c: ConferenceState): Step => {
       const e = dialOutFinished(c, caller.dialOutId, 'cancelled', ctx);
       e.out.unshift(response(msg, RESULT.DONE, c));
       return done({ ...e, result: RESULT.DONE });
     };
-    return {
-      kind: 'bridge',
-      bridgeId: conf.bridgeId,
-      confId: conf.confId,
-      command: { op: 'cancelDialOut', bridgeConfId, dialOutId: caller.dialOutId },
-      then: (_r, latest) => cancelled(latest),
-      onError: (code, latest) => (code === 'BRIDGE_ERR_DIALOUT_NOT_FOUND' ? cancelled(latest) : undefined),
-    };
+    return onBridge(open, { op: 'cancelDialOut', bridgeConfId, dialOutId: caller.dialOutId }, cancelled,
+      (code, latest) => (code === 'BRIDGE_ERR_DIALOUT_NOT_FOUND' ? cancelled(latest) : undefined));
   }
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command: { op: 'expel', bridgeConfId, port: caller.port },
-    then: (_r, latest) => {
-      const c = latest ?? conf;
-      const out = [response(msg, RESULT.DONE, c)];
-      const now = latestJoined(c, msg.ExtCallID);
-      if (now) {
-        c.callers = c.callers.filter((x) => x !== now);
-        userChange(c, now, { Status: 1, Reason: 'Expelled' }, ctx, out);
-      }
-      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
-    },
-  };
-};
+  return onBridge(open, { op: 'expel', bridgeConfId, port: caller.port }, (c) => {
+    const out = [response(msg, RESULT.DONE, c)];
+    const now = findJoined(c, msg.ExtCallID);
+    if (now) {
+      c.callers = c.callers.filter((x) => x !== now);
+      userChange(c, now, { Status: 1, Reason: 'Expelled' }, ctx, out);
+    }
+    return done(effects({ conferences: [c], out, result: RESULT.DONE }));
+  });
+});
 
-const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => {
-  const closed = closedResult(conf);
-  if (closed !== undefined || !conf) return answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf);
-  // The same ExtCallID twice: the dial-out journalled before a crash, or WebEx repeating itself.
-  const existing = conf.callers.find((c) => c.extCallID === msg.ExtCallID);
-  const dialOutId = `${conf.confId}-${ctx.commandId}`;
+const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => whenOpen(conf, msg, (open) => {
+  const dialOutId = `${open.confId}-${ctx.commandId}`;
+  const existing = open.callers.find((c) => c.extCallID === msg.ExtCallID);
   if (existing) {
     // Journalled before a crash: planned again; the engine checks the bridge before dialling.
-    if (existing.phase !== 'dialing' || existing.dialOutId !== dialOutId) return answer(msg, RESULT.CALL_NOT_FOUND, conf);
-    conf.callers = conf.callers.filter((c) => c !== existing);
+    if (existing.phase !== 'dialing' || existing.dialOutId !== dialOutId) return answer(msg, RESULT.CALL_NOT_FOUND, open);
+    open.callers = open.callers.filter((c) => c !== existing);
   }
-  if (!ctx.capabilities(conf.bridgeId)?.dialOut) return answer(msg, RESULT.BRIDGE_FAILED, conf);
-  const refusal = checkDialOut(conf, msg.PhoneNumber, ctx.now, ctx.options.dialOut);
+  if (!ctx.capabilities(open.bridgeId)?.dialOut) return answer(msg, RESULT.BRIDGE_FAILED, open);
+  const refusal = checkDialOut(open, msg.PhoneNumber, ctx.now, ctx.options.dialOut);
   if (refusal) {
-    return { kind: 'done', effects: effects({ out: [response(msg, RESULT.DIAL_NOT_ALLOWED, conf)], result: RESULT.DIAL_NOT_ALLOWED }), dialOutRefusal: refusal };
+    const refused = answer(msg, RESULT.DIAL_NOT_ALLOWED, open);
+    return refused.kind === 'done' ? { ...refused, dialOutRefusal: refusal } : refused;
   }
   const dialing: DialingCaller = {
     phase: 'dialing',
@@ -386,33 +349,26 @@ const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => {
     dialOutId,
     number: msg.PhoneNumber,
     state: 'ringing',
-    request: { MsgID: msg.MsgID, url: msg.WbxHostName ?? conf.wbxHostName },
+    request: { MsgID: msg.MsgID, url: msg.WbxHostName ?? open.wbxHostName },
     startedAt: ctx.now,
   };
   if (msg.Name !== undefined) dialing.name = msg.Name;
-  conf.callers.push(dialing);
-  conf.recentDialOutsAt = [...recentDialOuts(conf, ctx.now), ctx.now];
+  open.callers.push(dialing);
+  open.recentDialOutsAt = [...recentDialOuts(open, ctx.now), ctx.now];
   const command: BridgeCommand = {
-    op: 'dialOut', bridgeConfId: conf.bridgeConfId!, dialOutId, number: msg.PhoneNumber,
+    op: 'dialOut', bridgeConfId: open.bridgeConfId!, dialOutId, number: msg.PhoneNumber,
     confirm: msg.Confirm ?? false, silent: msg.SilentJoin ?? false,
   };
   if (msg.Name !== undefined) command.name = msg.Name;
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    journal: conf,
-    command,
-    // The answer waits for the outcome (a dialOut event).
-    then: (_r, latest) => done(effects({ conferences: [latest ?? conf] })),
-    onError: (code, latest) => {
-      const c = latest ?? conf;
-      c.callers = c.callers.filter((x) => !(x.phase === 'dialing' && x.dialOutId === dialOutId));
-      const result = code === 'BRIDGE_ERR_INVALID' ? RESULT.DIAL_INVALID : resultOfBridgeError(code);
-      return done(effects({ conferences: [c], out: [response(msg, result, c)], result }));
-    },
-  };
-};
+  // The answer waits for the outcome (a dialOut event).
+  const step = onBridge(open, command, (c) => done(effects({ conferences: [c] })), (code, c) => {
+    c.callers = c.callers.filter((x) => !(x.phase === 'dialing' && x.dialOutId === dialOutId));
+    const result = code === 'BRIDGE_ERR_INVALID' ? RESULT.DIAL_INVALID : resultOfBridgeError(code);
+    return done(effects({ conferences: [c], out: [response(msg, result, c)], result }));
+  });
+  // Kept before dialling, so the dial-out's events find their caller.
+  return step.kind === 'bridge' ? { ...step, journal: open } : step;
+});
 
 const rspNotifyUserEnter: Handler<'W2A_RspNotifyUserEnter'> = (conf, msg) => {
   if (!conf) return done(effects({ unroutable: 'unknown-conference' }));
@@ -433,41 +389,21 @@ const rspNotifyUserEnter: Handler<'W2A_RspNotifyUserEnter'> = (conf, msg) => {
 // --- 3.3 / 3.4 -----------------------------------------------------------------------------
 
 const addToSubConference: Handler<'W2A_AddToSubConference'> = (conf, msg, ctx) => {
-  const caller = joinedCaller(conf, msg.ExtCallID);
-  if (typeof caller === 'number' || !conf) return answer(msg, typeof caller === 'number' ? caller : RESULT.CONF_NOT_FOUND, conf);
-  const caps = ctx.capabilities(conf.bridgeId);
-  if (msg.SubConfID !== 0 && (!caps?.subConferences || msg.SubConfID > caps.maxSubConferences)) {
+  const caps = conf && ctx.capabilities(conf.bridgeId);
+  if (conf && closedResult(conf) === undefined && msg.SubConfID !== 0 && (!caps?.subConferences || msg.SubConfID > caps.maxSubConferences)) {
     return answer(msg, RESULT.BRIDGE_FAILED, conf);
   }
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command: { op: 'moveToSubConference', bridgeConfId: conf.bridgeConfId!, port: caller.port, subConfId: msg.SubConfID },
-    then: (_r, latest) => {
-      const c = latest ?? conf;
-      const out = [response(msg, RESULT.DONE, c)];
-      const now = latestJoined(c, msg.ExtCallID);
-      if (now) {
-        now.subConfId = msg.SubConfID;
-        userChange(c, now, callerStateFields(now), ctx, out);
-      }
-      return done(effects({ conferences: [c], out, result: RESULT.DONE }));
-    },
-  };
+  return callerCommand(conf, msg,
+    (bridgeConfId, caller) => ({ op: 'moveToSubConference', bridgeConfId, port: caller.port, subConfId: msg.SubConfID }),
+    (caller) => { caller.subConfId = msg.SubConfID; },
+    ctx);
 };
 
-const passthrough: Handler<'W2A_CSPClientPassthrough'> = (conf, msg, ctx) => {
-  if (!conf || conf.status === 'ended' || conf.bridgeConfId === undefined) return done(effects({ unroutable: 'unknown-conference' }));
-  const caller = latestJoined(conf, msg.ExtCallID);
+const passthrough: Handler<'W2A_CSPClientPassthrough'> = (conf, msg) => {
+  if (!conf || closedResult(conf) !== undefined) return done(effects({ unroutable: 'unknown-conference' }));
+  const caller = findJoined(conf, msg.ExtCallID);
   if (!caller) return done(effects({ unroutable: 'unknown-caller' }));
-  return {
-    kind: 'bridge',
-    bridgeId: conf.bridgeId,
-    confId: conf.confId,
-    command: { op: 'passthrough', bridgeConfId: conf.bridgeConfId, port: caller.port, data: msg.Data },
-    then: () => done(effects()),
-  };
+  return onBridge(conf, { op: 'passthrough', bridgeConfId: conf.bridgeConfId!, port: caller.port, data: msg.Data }, () => done(effects()));
 };
 
 const HANDLERS: { [T in W2AMessage['type']]: Handler<T> } = {

@@ -10,7 +10,7 @@ import {
   type Effects, type Outgoing, type TransitionContext,
 } from './effects.js';
 import { resultOfDialOut } from './results.js';
-import { isJoined, type ConferenceState, type DialingCaller, type JoinedCaller, type MuteBy } from './state.js';
+import { isJoined, setMute, type ConferenceState, type DialingCaller, type JoinedCaller, type MuteBy } from './state.js';
 
 const REASON: Record<LeaveReason, NonNullable<MessageOf<'A2W_NotifyUserChange'>['Reason']>> = {
   hangup: 'Hangup',
@@ -117,13 +117,7 @@ function callerChanged(conf: ConferenceState, legId: string, change: (c: JoinedC
 }
 
 export function muteChanged(conf: ConferenceState, legId: string, muted: boolean, by: MuteBy, ctx: TransitionContext): Effects {
-  return callerChanged(conf, legId, (c) => {
-    if (c.muted === muted) return false;
-    c.muted = muted;
-    c.mutedBy = by;
-    if (muted) c.speaking = false;
-    return true;
-  }, ctx);
+  return callerChanged(conf, legId, (c) => setMute(c, muted, by), ctx);
 }
 
 /** A debounced talking change becomes Speaking; a muted caller does not start speaking. */

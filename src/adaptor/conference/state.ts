@@ -110,6 +110,15 @@ export function isJoined(c: CallerState): c is JoinedCaller {
   return c.phase === 'joined';
 }
 
+/** Sets a caller's mute state (a muted caller stops speaking); says whether it changed. */
+export function setMute(caller: JoinedCaller, muted: boolean, by: MuteBy): boolean {
+  if (caller.muted === muted) return false;
+  caller.muted = muted;
+  caller.mutedBy = by;
+  if (muted) caller.speaking = false;
+  return true;
+}
+
 export function findCallerByExtCallID(conf: ConferenceState, extCallID: string): CallerState | undefined {
   return conf.callers.find((c) => c.extCallID === extCallID);
 }
