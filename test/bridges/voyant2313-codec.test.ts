@@ -1,3 +1,7 @@
+/**
+ * The 2313 codec: every message of the catalogue survives encode then decode, the wire form
+ * matches docs/voyant2313-protocol.md, and anything outside the catalogue is a CodecError.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BRIDGE_ERROR_CODES, type BridgeErrorCode } from '../../src/bridges/errors.js';

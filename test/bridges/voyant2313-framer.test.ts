@@ -1,3 +1,7 @@
+/**
+ * The 2313 framer, byte by byte: the same bytes give the same frames however they are split,
+ * and bad, empty or oversize frames are reported once and skipped to the next magic.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_MAGIC, Framer, encodeFrame, type FramerOutput } from '../../src/bridges/voyant2313/framer.js';

@@ -1,55 +1,20 @@
+/**
+ * The emulator's 2313 server over real TCP with a scripted endpoint: login gate, request
+ * correlation and refusals, notification registration, and a session's two connections closing
+ * together.
+ */
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { BridgeCommand, ReplyOf } from '../../src/bridges/driver.js';
 import { BridgeError } from '../../src/bridges/errors.js';
-import type { EmulatorEndpoint, Heartbeat, ProtocolServer, SequencedEvent } from '../../src/bridges/emulator/endpoint.js';
+import type { ProtocolServer } from '../../src/bridges/emulator/endpoint.js';
 import { startVoyant2313Server } from '../../src/bridges/emulator/server-2313.js';
 import {
   decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage,
 } from '../../src/bridges/voyant2313/codec.js';
 import { Framer, encodeFrame } from '../../src/bridges/voyant2313/framer.js';
+import { FakeEndpoint } from './support/fake-endpoint.js';
 import { SAMPLE_SNAPSHOT } from './voyant2313-samples.js';
-
-/** A scripted bridge: replies from a table, events and heartbeats pushed by the test. */
-class FakeEndpoint implements EmulatorEndpoint {
-  readonly model = 'fake-2313';
-  readonly events = new Set<(e: SequencedEvent) => void>();
-  readonly heartbeats = new Set<(hb: Heartbeat) => void>();
-  readonly drops = new Set<() => void>();
-
-  checkLogin(username: string, password: string): boolean {
-    return username === 'webex' && password === 'secret';
-  }
-
-  execute<C extends BridgeCommand>(command: C): Promise<ReplyOf<C>> {
-    switch (command.op) {
-      case 'createConference':
-        return Promise.resolve({ bridgeConfId: 'C1' } as ReplyOf<C>);
-      case 'snapshot':
-        return Promise.resolve(SAMPLE_SNAPSHOT as ReplyOf<C>);
-      case 'endConference':
-        return Promise.reject(new BridgeError('BRIDGE_ERR_CONF_NOT_FOUND', command.bridgeConfId));
-      default:
-        return Promise.resolve(undefined as ReplyOf<C>);
-    }
-  }
-
-  subscribe(listener: (e: SequencedEvent) => void): () => void {
-    this.events.add(listener);
-    return () => this.events.delete(listener);
-  }
-
-  onHeartbeat(listener: (hb: Heartbeat) => void): () => void {
-    this.heartbeats.add(listener);
-    return () => this.heartbeats.delete(listener);
-  }
-
-  onDrop(listener: () => void): () => void {
-    this.drops.add(listener);
-    return () => this.drops.delete(listener);
-  }
-}
 
 /** A raw protocol client: sends ClientMessages, awaits decoded ServerMessages in order. */
 class Client {
@@ -135,7 +100,21 @@ async function registered(): Promise<{ request: Client; notify: Client }> {
 }
 
 before(async () => {
-  endpoint = new FakeEndpoint();
+  endpoint = new FakeEndpoint({
+    model: 'fake-2313', username: 'webex', password: 'secret',
+    reply: (command) => {
+      switch (command.op) {
+        case 'createConference':
+          return { bridgeConfId: 'C1' };
+        case 'snapshot':
+          return SAMPLE_SNAPSHOT;
+        case 'endConference':
+          throw new BridgeError('BRIDGE_ERR_CONF_NOT_FOUND', command.bridgeConfId);
+        default:
+          return undefined;
+      }
+    },
+  });
   server = await startVoyant2313Server(endpoint, { host: '127.0.0.1', requestPort: 0, notifyPort: 0 });
 });
 

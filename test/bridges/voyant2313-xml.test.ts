@@ -1,3 +1,7 @@
+/**
+ * The XML subset reader: what it accepts, everything it refuses, and fuzzing that it never
+ * throws anything but XmlSyntaxError.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_XML_DEPTH, XmlSyntaxError, parseXml, writeXml, type XmlElement } from '../../src/bridges/voyant2313/xml.js';

@@ -4,11 +4,9 @@
  * heartbeat supervision, correlation, resync, event ordering) is the link layer's
  * (link/linked-driver.ts); this class only says how to open a session and what this model can do.
  */
-import type {
-  BridgeCapabilities, BridgeCommand, DriverConfig, DriverDeps, ReplyOf,
-} from '../driver.js';
+import type { BridgeCapabilities, BridgeCommand, ReplyOf } from '../driver.js';
 import { BridgeError } from '../errors.js';
-import { LinkedDriver, type LinkOptions } from '../link/linked-driver.js';
+import { LinkedDriver } from '../link/linked-driver.js';
 import type { LinkSession, LinkSink } from '../link/session.js';
 import { Voyant2313Session, type Voyant2313Reply } from './session.js';
 
@@ -28,10 +26,6 @@ export const VOYANT_2313_CAPABILITIES: BridgeCapabilities = Object.freeze({
 
 export class Voyant2313Driver extends LinkedDriver<Voyant2313Reply> {
   readonly capabilities = VOYANT_2313_CAPABILITIES;
-
-  constructor(config: DriverConfig, deps: DriverDeps, options?: LinkOptions) {
-    super(config, deps, options);
-  }
 
   protected override openSession(sink: LinkSink<Voyant2313Reply>, signal: AbortSignal): Promise<LinkSession> {
     return Voyant2313Session.open(this.config, sink, signal);

@@ -16,11 +16,10 @@ export const FRAME_MAGIC = Buffer.from([0x43, 0x58, 0x00, 0x01]);
 export const FRAME_HEADER_BYTES = 8;
 /** A snapshot of a full 1344-port chassis is about 300 KiB; room to spare, never unbounded. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
-/** How much of a bad frame is kept for the log line. */
-const RAW_SAMPLE_BYTES = 64;
 
 export type FramerOutput =
   | { type: 'frame'; payload: Buffer }
+  /** `raw` is the offending header; skipped bytes after it are not kept. */
   | { type: 'malformed'; reason: string; raw: Buffer };
 
 export function encodeFrame(payload: Buffer | string): Buffer {
@@ -112,10 +111,4 @@ export class Framer {
     this.#state = { at: 'body', body: Buffer.allocUnsafe(length), filled: 0 };
     return undefined;
   }
-}
-
-/** The first bytes of a bad frame, for a log line. */
-export function rawSample(raw: Buffer): string {
-  const sample = raw.subarray(0, RAW_SAMPLE_BYTES).toString('hex');
-  return raw.length > RAW_SAMPLE_BYTES ? `${sample}...` : sample;
 }

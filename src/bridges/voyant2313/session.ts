@@ -12,7 +12,7 @@ import { LinkSocket } from '../link/tcp-socket.js';
 import {
   CodecError, decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage,
 } from './codec.js';
-import { Framer, rawSample } from './framer.js';
+import { Framer } from './framer.js';
 
 /** A successful reply before the link matches it to its command (driver.ts `decodeReply`). */
 export type Voyant2313Reply = Extract<ServerMessage, { kind: 'reply' }>;
@@ -130,7 +130,7 @@ export class Voyant2313Session implements LinkSession {
         for (const out of framer.push(chunk)) {
           if (this.#state.at === 'ended') return;
           if (out.type === 'malformed') {
-            this.#sink.frame({ kind: 'malformed', raw: rawSample(out.raw), reason: `${connection} connection: ${out.reason}` });
+            this.#sink.frame({ kind: 'malformed', raw: out.raw.toString('hex'), reason: `${connection} connection: ${out.reason}` });
           } else {
             this.#onPayload(connection, out.payload);
           }
