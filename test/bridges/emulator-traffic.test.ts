@@ -57,6 +57,8 @@ describe('emulator traffic generator', () => {
     const state = model.state();
     assert.equal(state.ports.inUse, 350, 'topped up, never beyond the target');
     assert.ok(state.conferences.filter((c) => c.callers.length > 0).length >= 15, 'spread over many conferences');
+    const reports = events.filter((e) => e.type === 'ports').length;
+    assert.equal(reports, 35, 'one port-usage report per tick of arrivals');
   });
 
   it('keeps the target with churn, keypad mutes and talking', () => {

@@ -112,6 +112,8 @@ export class BridgeModel extends TypedEmitter<{ event: [SequencedEvent] }> {
   #confCounter = 0;
   #legCounter = 0;
   #lastUsage: PortUsage;
+  /** Nesting of changes in progress; usage is reported when the outermost ends. */
+  #changeDepth = 0;
 
   constructor(options: BridgeModelOptions = {}) {
     super();
@@ -328,17 +330,29 @@ export class BridgeModel extends TypedEmitter<{ event: [SequencedEvent] }> {
     return { state: 'prompting', port: prompt.port, legId: prompt.legId, attemptsLeft: this.#keyAttempts - prompt.wrongKeys };
   }
 
-  /** Runs a change, then reports port usage once if it moved (at most one `ports` per change). */
+  /**
+   * Runs several changes as one: port usage is reported once, after the last. The traffic
+   * generator runs each tick this way, so a tick of arrivals gives one `ports` event.
+   */
+  batch<T>(changes: () => T): T {
+    return this.#changingPorts(changes);
+  }
+
+  /** Runs a change, then reports port usage once if it moved (once per outermost change). */
   #changingPorts<T>(change: () => T): T {
+    this.#changeDepth++;
     try {
       return change();
     } finally {
-      const usage = this.#ports.usage();
-      if (usage.inUse !== this.#lastUsage.inUse) {
-        this.#lastUsage = usage;
-        this.#emit({ type: 'ports', usage });
-      }
+      if (--this.#changeDepth === 0) this.#reportUsage();
     }
+  }
+
+  #reportUsage(): void {
+    const usage = this.#ports.usage();
+    if (usage.inUse === this.#lastUsage.inUse) return;
+    this.#lastUsage = usage;
+    this.#emit({ type: 'ports', usage });
   }
 
   #emit(event: BridgeEvent): void {

@@ -114,7 +114,7 @@ export class TrafficGenerator {
   #scheduleTick(): void {
     if (this.#state.kind !== 'running') return;
     this.#state.cancelTick = this.#clock.schedule(this.#state.options.tickMs, () => {
-      this.#tick();
+      this.#model.batch(() => this.#tick());
       this.#scheduleTick();
     });
   }
