@@ -3,7 +3,7 @@
  * data directory), the real emulator it starts, reached over TCP through the voyant2313
  * driver, and the WebEx simulator, all on loopback with ephemeral ports.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/adaptor/config.js';
 import { Daemon } from '../../src/adaptor/main.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+import { testKeyPair } from '../shell/support.js';
 
 export interface Stack {
   daemon: Daemon;
@@ -30,6 +31,12 @@ const FAST = {
 
 export async function startStack(overrides: Record<string, unknown> = {}): Promise<Stack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tsp-e2e-'));
+  // The daemon reuses a certificate it finds in its data directory (as after a first start),
+  // which spares every test the key generation.
+  const keyPair = await testKeyPair();
+  await mkdir(path.join(dataDir, 'tls'), { recursive: true });
+  await writeFile(path.join(dataDir, 'tls', 'webex-cert.pem'), keyPair.cert);
+  await writeFile(path.join(dataDir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
   const config = parseConfig(
     deepMerge(
       {
@@ -53,8 +60,7 @@ export async function startStack(overrides: Record<string, unknown> = {}): Promi
   let sim: WebexSim | undefined;
   try {
     daemon = await Daemon.start(config, { logDestination });
-    const adaptorCa = await readFile(path.join(dataDir, 'tls', 'webex-cert.pem'), 'utf8');
-    sim = new WebexSim({ adaptorUrl: daemon.webexUrl, adaptorCa });
+    sim = new WebexSim({ adaptorUrl: daemon.webexUrl, adaptorCa: keyPair.cert, keyPair });
     await sim.start();
   } catch (err) {
     await sim?.close();
@@ -143,7 +149,34 @@ export function w2a(sim: WebexSim) {
       Mute,
     }),
     end: (ExtConfID: string): W2AMessage => ({ type: 'W2A_EndConference', MsgID: msg(), ExtConfID }),
+    lock: (ExtConfID: string, Lock: boolean): W2AMessage => ({ type: 'W2A_LockConference', MsgID: msg(), ExtConfID, Lock }),
+    callout: (ExtConfID: string, ExtCallID: string, PhoneNumber: string, extra: { CallType?: 'CallOut' | 'CallBack' } = {}): W2AMessage => ({
+      type: 'W2A_Callout',
+      MsgID: msg(),
+      ExtConfID,
+      ExtCallID,
+      PhoneNumber,
+      ...extra,
+    }),
   };
+}
+
+/** Creates a conference and waits until WebEx hears it is running. */
+export async function createConference(sim: WebexSim, confId: string, confKey: string, extra = {}): Promise<void> {
+  const sent = await sim.send([w2a(sim).create(confId, confKey, extra)]);
+  if (sent.result !== 0) throw new Error(`create ${confId}: Confirmation ${sent.result ?? sent.reason}`);
+  const rsp = await sim.next('A2W_RspCreateConference', (m) => m.ExtConfID === confId);
+  if (rsp.message.Result !== 0) throw new Error(`create ${confId}: Result ${rsp.message.Result}`);
+  await sim.next('A2W_NotifyConferenceChange', (m) => m.ExtConfID === confId && m.Status === 0);
+}
+
+/** A caller dials in; resolves once WebEx has named it, with its ExtCallID and bridge port. */
+export async function dialInAndName(stack: Stack, confId: string, confKey: string, callerId?: string) {
+  const port = await stack.emulator.dialIn(confKey, callerId);
+  const enter = await stack.sim.next('A2W_NotifyUserEnter', (m) => m.ExtConfID === confId && m.ExtCallID === '');
+  const answered = await enter.answered;
+  if (answered?.result !== 0 || !enter.answeredExtCallID) throw new Error(`caller on ${port} was not named`);
+  return { port, extCallId: enter.answeredExtCallID };
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
