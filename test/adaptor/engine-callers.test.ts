@@ -13,6 +13,16 @@ async function conferenceWithCaller(h: Harness): Promise<{ bc: string; port: str
 
 const legOf = (h: Harness, bc: string, port: string): string => h.driver.conferences.get(bc)!.callers.find((c) => c.port === port)!.legId;
 
+/** A caller has dialled in and been announced; WebEx has not named it yet. */
+async function unnamedCaller() {
+  const h = await startEngine();
+  const bc = await created(h);
+  h.webex.clear();
+  const caller = h.driver.join(bc);
+  await h.settle();
+  return { h, bc, caller, enter: h.webex.of('A2W_NotifyUserEnter')[0]! };
+}
+
 describe('dial-in callers (spec 3.2)', () => {
   it('a dial-in caller is announced with an empty ExtCallID, its caller id and dialled number', async () => {
     const h = await startEngine();
@@ -29,12 +39,7 @@ describe('dial-in callers (spec 3.2)', () => {
   });
 
   it('events of a caller are held until W2A_RspNotifyUserEnter names it, then sent in order', async () => {
-    const h = await startEngine();
-    const bc = await created(h);
-    h.webex.clear();
-    const caller = h.driver.join(bc);
-    await h.settle();
-    const enter = h.webex.of('A2W_NotifyUserEnter')[0]!;
+    const { h, bc, caller, enter } = await unnamedCaller();
     h.driver.event({ type: 'muteChanged', bridgeConfId: bc, port: caller.port, legId: caller.legId, muted: true, by: 'keypad' });
     h.driver.event({ type: 'subConferenceChanged', bridgeConfId: bc, port: caller.port, legId: caller.legId, subConfId: 2 });
     await h.settle();
@@ -48,12 +53,7 @@ describe('dial-in callers (spec 3.2)', () => {
   });
 
   it('a caller who leaves before being named still has its leave reported once named', async () => {
-    const h = await startEngine();
-    const bc = await created(h);
-    h.webex.clear();
-    const caller = h.driver.join(bc);
-    await h.settle();
-    const enter = h.webex.of('A2W_NotifyUserEnter')[0]!;
+    const { h, bc, caller, enter } = await unnamedCaller();
     h.driver.event({ type: 'callerLeft', bridgeConfId: bc, port: caller.port, legId: caller.legId, reason: 'hangup' });
     await h.settle();
     await h.send(w2a.rspEnter(enter.MsgID, 'conf-1', 'call-7'));

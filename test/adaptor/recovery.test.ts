@@ -42,6 +42,15 @@ function dieDuring(driver: FakeDriver, op: BridgeCommand['op']): Promise<void> {
   });
 }
 
+/** The adaptor's first run, on a new data directory and bridge. */
+async function firstRun(webex?: FakeWebex) {
+  const dir = await dataDir();
+  const clock = new FakeClock();
+  const bridge = new FakeDriver();
+  const h = await startEngine({ store: await open(dir), drivers: [bridge], clock, ...(webex ? { webex } : {}) });
+  return { dir, clock, bridge, h };
+}
+
 /** Starts the adaptor again on the same data directory and bridge, with a fresh WebEx log. */
 async function restart(dir: string, bridge: FakeDriver, clock: FakeClock): Promise<Harness> {
   return startEngine({ store: await open(dir), drivers: [FakeDriver.reconnecting(bridge)], clock, webex: new FakeWebex() });
@@ -71,10 +80,7 @@ describe('restart recovery with the SQLite store', () => {
   });
 
   it('a mute that reached the bridge before the crash is not sent again, and is answered once', async () => {
-    const dir = await dataDir();
-    const clock = new FakeClock();
-    const bridge = new FakeDriver();
-    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock });
+    const { dir, clock, bridge, h } = await firstRun();
     const bc = await created(h);
     await dialIn(h, bc, 'conf-1', 'call-1');
     const reached = dieDuring(bridge, 'mute');
@@ -90,10 +96,7 @@ describe('restart recovery with the SQLite store', () => {
   });
 
   it('a create whose reply was lost adopts the bridge conference instead of creating a second one', async () => {
-    const dir = await dataDir();
-    const clock = new FakeClock();
-    const bridge = new FakeDriver();
-    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock });
+    const { dir, clock, bridge, h } = await firstRun();
     const reached = dieDuring(bridge, 'createConference');
     void h.engine.accept({ transId: 'tx-create', messages: [w2a.create('conf-1', '123456')], receivedAt: 0 });
     await reached;
@@ -108,10 +111,7 @@ describe('restart recovery with the SQLite store', () => {
   });
 
   it('a dial-out that reached the bridge is not dialled twice; its outcome is still answered', async () => {
-    const dir = await dataDir();
-    const clock = new FakeClock();
-    const bridge = new FakeDriver();
-    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock });
+    const { dir, clock, bridge, h } = await firstRun();
     const bc = await created(h);
     const reached = dieDuring(bridge, 'dialOut');
     void h.engine.accept({ transId: 'tx-dial', messages: [w2a.callout('conf-1', 'call-9', '1,408,5550123')], receivedAt: 0 });
@@ -126,10 +126,7 @@ describe('restart recovery with the SQLite store', () => {
   });
 
   it('a command journalled but not sent before the crash is sent after it', async () => {
-    const dir = await dataDir();
-    const clock = new FakeClock();
-    const bridge = new FakeDriver();
-    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock });
+    const { dir, clock, bridge, h } = await firstRun();
     const bc = await created(h);
     // Journalled as started, but the bridge never got it.
     bridge.overrides.set('lockConference', () => new Promise(() => {}));
@@ -143,12 +140,9 @@ describe('restart recovery with the SQLite store', () => {
   });
 
   it('messages stored but undelivered at the crash are delivered after it with their TransIDs', async () => {
-    const dir = await dataDir();
-    const clock = new FakeClock();
-    const bridge = new FakeDriver();
     const down = new FakeWebex();
     down.answer = () => ({ status: 503 });
-    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock, webex: down });
+    const { dir, clock, bridge, h } = await firstRun(down);
     await created(h);
     const transIds = down.posts.map((p) => p.transId);
     assert.equal(transIds.length, 1, 'the conference order holds the rest back');
