@@ -80,6 +80,25 @@ describe('Voyant 2035 driver', () => {
     assert.deepEqual(event, { type: 'talking', bridgeConfId: 'C1', port: '1/1', legId: 'L1', talking: true });
   });
 
+  it('a snapshot with an unreadable record is not taken as the truth: the link retries until one is whole', async () => {
+    let snapshots = 0;
+    await start((line, conn) => {
+      const [tag, verb] = line.split(' ');
+      if (verb === 'LOGIN') conn.write(`${tag} OK\n`);
+      if (verb !== 'SNAPSHOT') return;
+      snapshots += 1;
+      conn.write(`${tag} + CONF conf=C1 key=1234 tone=beep silent=0 muted=0 locked=0\n`);
+      if (snapshots === 1) conn.write(`${tag} + CALLER conf=C1 port=1/1 leg=L1 muted=perhaps by=command talking=0 sub=0\n`);
+      conn.write(`${tag} OK seq=0 at=5 total=1344 used=1 reserved=0\n`);
+    });
+    const statuses: string[] = [];
+    driver.on('status', (s) => statuses.push(s.state));
+    await driver.connect();
+    assert.equal(snapshots, 2);
+    assert.deepEqual(statuses, ['connecting', 'down', 'connecting', 'up']);
+    assert.equal(driver.health().malformedFrames, 1);
+  });
+
   it('skips bad, over-long and stray lines, counting each, and keeps the link', async () => {
     await start(emptyBridge((line, conn) => {
       const [tag] = line.split(' ');

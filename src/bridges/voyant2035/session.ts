@@ -15,6 +15,14 @@ import { LineFramer } from './framer.js';
 const LOGIN_TAG = 'LOGIN';
 /** Records gathered for one multi-line reply at most; a snapshot of a full 1344-port chassis fits. */
 const MAX_REPLY_RECORDS = 20_000;
+/** The start of a `+` record line, readable even when the rest of the line is not. */
+const RECORD_LINE_TAG = /^([A-Za-z0-9]{1,16}) \+ /;
+
+/** A multi-line reply being gathered; one unreadable record spoils it (a partial snapshot must not pass). */
+interface Gathering {
+  records: Voyant2035Reply['records'];
+  spoiled: boolean;
+}
 
 type SessionState =
   | { at: 'login'; settle: (error: Error | undefined) => void }
@@ -23,7 +31,7 @@ type SessionState =
 
 export class Voyant2035Session implements LinkSession {
   readonly #sink: LinkSink<Voyant2035Reply>;
-  readonly #records = new Map<string, Voyant2035Reply['records']>();
+  readonly #replies = new Map<string, Gathering>();
   readonly #framer: LineFramer;
   #socket: LinkSocket | undefined;
   #state: SessionState = { at: 'ended' };
@@ -32,7 +40,7 @@ export class Voyant2035Session implements LinkSession {
     this.#sink = sink;
     this.#framer = new LineFramer({
       line: (text) => this.#onLine(text),
-      overflow: (sample) => sink.frame({ kind: 'malformed', raw: sample, reason: 'line too long' }),
+      overflow: (sample) => this.#malformed(sample, 'line too long'),
     });
   }
 
@@ -90,7 +98,7 @@ export class Voyant2035Session implements LinkSession {
     try {
       line = decodeBridgeLine(text);
     } catch (err) {
-      this.#sink.frame({ kind: 'malformed', raw: text, reason: err instanceof Error ? err.message : String(err) });
+      this.#malformed(text, err instanceof Error ? err.message : String(err));
       return;
     }
     if (this.#state.at === 'login') {
@@ -108,26 +116,40 @@ export class Voyant2035Session implements LinkSession {
     }
   }
 
+  #malformed(raw: string, reason: string): void {
+    const tag = RECORD_LINE_TAG.exec(raw)?.[1];
+    if (tag !== undefined) this.#gathering(tag).spoiled = true;
+    this.#sink.frame({ kind: 'malformed', raw, reason });
+  }
+
+  #gathering(tag: string): Gathering {
+    let gathering = this.#replies.get(tag);
+    if (!gathering) this.#replies.set(tag, (gathering = { records: [], spoiled: false }));
+    return gathering;
+  }
+
   #deliver(line: BridgeLine): void {
     switch (line.kind) {
       case 'data': {
-        const records = this.#records.get(line.tag) ?? [];
-        if (records.length >= MAX_REPLY_RECORDS) {
-          this.#sink.frame({ kind: 'malformed', raw: `${line.tag} + ${line.record}`, reason: 'reply has too many records' });
+        const gathering = this.#gathering(line.tag);
+        if (gathering.records.length >= MAX_REPLY_RECORDS) {
+          this.#malformed(`${line.tag} + ${line.record}`, 'reply has too many records');
           return;
         }
-        records.push({ record: line.record, fields: line.fields });
-        this.#records.set(line.tag, records);
+        gathering.records.push({ record: line.record, fields: line.fields });
         return;
       }
       case 'ok': {
-        const records = this.#records.get(line.tag) ?? [];
-        this.#records.delete(line.tag);
-        this.#sink.frame({ kind: 'reply', id: line.tag, outcome: { ok: true, payload: { fields: line.fields, records } } });
+        const gathering = this.#replies.get(line.tag);
+        this.#replies.delete(line.tag);
+        const outcome = gathering?.spoiled
+          ? { ok: false as const, error: new BridgeError('BRIDGE_ERR_PROTOCOL', 'a record of this reply could not be read') }
+          : { ok: true as const, payload: { fields: line.fields, records: gathering?.records ?? [] } };
+        this.#sink.frame({ kind: 'reply', id: line.tag, outcome });
         return;
       }
       case 'no':
-        this.#records.delete(line.tag);
+        this.#replies.delete(line.tag);
         this.#sink.frame({ kind: 'reply', id: line.tag, outcome: { ok: false, error: line.error } });
         return;
       case 'event':
