@@ -21,15 +21,16 @@ export type CorrectionKind =
 export type UnroutableKind = 'unknown-conference' | 'unknown-caller' | 'unknown-bridge-conference';
 
 export class EngineCounters {
-  /** `W2A_MuteUser:0` -> count: commands carried out, by element and response Result. */
+  /**
+   * `W2A_MuteUser:0` -> count: commands carried out, by element and response Result (`-` when
+   * the element has no response). Admission refusals are `W2A_CreateConference:30|31|50`.
+   */
   readonly commands = new Map<string, number>();
   readonly corrections = new Map<CorrectionKind, number>();
   /** W2A messages without a response message that named an unknown conference or caller. */
   readonly unroutable = new Map<UnroutableKind, number>();
   /** Dial-outs refused by policy (Result 44), by rule. */
   readonly dialOutRefusals = new Map<string, number>();
-  /** Admission refusals: `no-ports` (Result 30), `redirected` (50), `no-bridge` (31). */
-  readonly admissionRefusals = new Map<string, number>();
   transIdRepeats = 0;
   transactionsAccepted = 0;
   /** Commands found in flight at start-up and finished by recovery. */
@@ -37,8 +38,6 @@ export class EngineCounters {
   outboxDelivered = 0;
   outboxRetries = 0;
   deadLetters = 0;
-  /** Speaking changes dropped because a newer one for the same caller replaced them. */
-  speakingCoalesced = 0;
 
   bump<K>(map: Map<K, number>, key: K, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
