@@ -4,11 +4,13 @@
  * on the real clock, and prints the bridge events per second each driver delivered and
  * whether it kept up (every event the bridge emitted was delivered, once).
  *
- * Two phases:
+ * Three phases:
  *   steady  350 simultaneous callers over many conferences with churn, keypad mutes and
  *           talking bursts, as the issue's target load, for STEADY_MS;
  *   burst   the whole 1344-port chassis filled as fast as the generator can, with heavy
- *           talking, to see how fast each driver drains a backlog.
+ *           talking, to see how fast each driver drains a backlog;
+ *   flood   a full chassis pressing *6 in rounds as fast as the model goes: the drivers'
+ *           ceiling rather than the generator's.
  * Everything shares one Node process (emulator and drivers), so the figures are for the
  * whole path: model -> endpoint -> protocol server -> TCP -> codec -> driver.
  *
@@ -26,6 +28,8 @@ const CONFERENCES = 56;
 const STEADY_CALLERS = 350;
 const STEADY_MS = 15_000;
 const BURST_MS = 5_000;
+/** Rounds of *6 by every caller of a full chassis in the flood phase. */
+const FLOOD_ROUNDS = 50;
 /** How long a driver may take to deliver the last events after traffic stops. */
 const DRAIN_LIMIT_MS = 10_000;
 const POLL_MS = 20;
@@ -76,45 +80,79 @@ async function main(): Promise<void> {
     await drained(emulator, counted);
     process.stdout.write(`emulator up; ${counted.map((c) => c.name).join(' and ')} connected; ${CONFERENCES} conferences\n\n`);
 
-    await phase('steady', emulator, counted, STEADY_MS, {
+    await measure('steady', emulator, counted, generated(emulator, STEADY_MS, {
       confKeys, targetCallers: STEADY_CALLERS, arrivalsPerSecond: 200, departuresPerSecond: 10,
       keypadMutesPerSecond: 20, talkBurstsPerSecond: 150, talkMs: { min: 300, max: 2_000 }, seed: 2035,
-    });
-    await phase('burst', emulator, counted, BURST_MS, {
+    }));
+    await measure('burst', emulator, counted, generated(emulator, BURST_MS, {
       confKeys, targetCallers: 1_344, arrivalsPerSecond: 20_000, departuresPerSecond: 0,
       keypadMutesPerSecond: 2_000, talkBurstsPerSecond: 12_000, talkMs: { min: 50, max: 400 }, seed: 2313,
-    });
+    }));
+    await measure('flood', emulator, counted, flood(emulator, confKeys));
   } finally {
     await Promise.all(counted.map((c) => c.driver.close()));
     await emulator.close();
   }
 }
 
-async function phase(name: string, emulator: Emulator, counted: Counted[], durationMs: number, traffic: TrafficOptions): Promise<void> {
+/** Produces bridge events; says what it did, for the report line. */
+type Load = () => Promise<string>;
+
+/** Generated telephone traffic for `durationMs`, then every generated caller hangs up. */
+function generated(emulator: Emulator, durationMs: number, traffic: TrafficOptions): Load {
+  return async () => {
+    emulator.traffic.start(traffic);
+    await sleep(durationMs);
+    const peak = emulator.traffic.stats();
+    emulator.traffic.stop({ hangUp: true });
+    return `${peak.callers} simultaneous callers (target ${traffic.targetCallers}), ${peak.joined} joined`;
+  };
+}
+
+/**
+ * The drivers' ceiling rather than the generator's: a full chassis whose every caller presses
+ * *6 in rounds as fast as the model goes, yielding between rounds so the servers can write.
+ */
+function flood(emulator: Emulator, confKeys: string[]): Load {
+  return async () => {
+    const { model } = emulator;
+    const [dialledNumber = ''] = model.callInNumbers;
+    const ports: string[] = [];
+    model.batch(() => {
+      for (let i = 0; model.usage().inUse < model.usage().total - model.usage().reserved; i++) {
+        ports.push(model.callIn({ dialledNumber, digits: `${confKeys[i % confKeys.length]}#` }).port);
+      }
+    });
+    for (let round = 0; round < FLOOD_ROUNDS; round++) {
+      model.batch(() => ports.forEach((port) => model.sendDtmf(port, '*6')));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    model.batch(() => ports.forEach((port) => model.hangUp(port)));
+    return `${ports.length} callers each pressing *6 ${FLOOD_ROUNDS} times`;
+  };
+}
+
+async function measure(name: string, emulator: Emulator, counted: Counted[], load: Load): Promise<void> {
   const emittedAtStart = emulator.endpoint.counters.eventsEmitted;
   const receivedAtStart = counted.map((c) => c.events);
   const resyncsAtStart = counted.map((c) => c.resyncs);
   const startedAt = performance.now();
-  emulator.traffic.start(traffic);
-  await sleep(durationMs);
-  const peak = emulator.traffic.stats();
-  emulator.traffic.stop({ hangUp: true });
+  const what = await load();
   const emittedMs = performance.now() - startedAt;
   const finishedAt = await drained(emulator, counted);
   const emitted = emulator.endpoint.counters.eventsEmitted - emittedAtStart;
 
   process.stdout.write(
-    `${name}: ${peak.callers} simultaneous callers (target ${traffic.targetCallers}), ${peak.joined} joined, ` +
-      `${emitted} bridge events in ${(emittedMs / 1_000).toFixed(1)} s = ${rate(emitted, emittedMs)} events/s emitted\n`,
+    `${name}: ${what}; ${emitted} bridge events in ${(emittedMs / 1_000).toFixed(1)} s = ${rate(emitted, emittedMs)} events/s emitted\n`,
   );
   counted.forEach((c, i) => {
     const delivered = c.events - receivedAtStart[i]!;
     const doneAt = finishedAt.get(c.name);
     const tookMs = (doneAt ?? performance.now()) - startedAt;
     const keptUp = delivered === emitted && c.resyncs === resyncsAtStart[i];
+    const last = doneAt === undefined ? 'NOT delivered' : `${((tookMs - emittedMs) / 1_000).toFixed(2)} s after the load stopped`;
     process.stdout.write(
-      `  ${c.name.padEnd(11)} delivered ${delivered} = ${rate(delivered, tookMs)} events/s; ` +
-        `last event ${doneAt === undefined ? 'NOT delivered' : `${((tookMs - emittedMs) / 1_000).toFixed(2)} s after traffic stopped`}; ` +
+      `  ${c.name.padEnd(11)} delivered ${delivered} = ${rate(delivered, tookMs)} events/s; last event ${last}; ` +
         `kept up: ${keptUp ? 'yes' : `NO (${delivered}/${emitted}, ${c.resyncs - resyncsAtStart[i]!} reconnects)`}\n`,
     );
   });
