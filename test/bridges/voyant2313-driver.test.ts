@@ -150,6 +150,13 @@ describe('Voyant2313Driver against the emulator', () => {
     assert.equal(model.state().conferences[0]?.tones.announce, 1);
   });
 
+  it('refuses to be built without a notification port', () => {
+    assert.throws(
+      () => makeDriver({ notifyPort: undefined }),
+      (err) => isBridgeError(err, 'BRIDGE_ERR_INVALID') && /notifyPort/.test(err.message),
+    );
+  });
+
   it('reports a bridge refusal with its BridgeError code', async () => {
     const d = makeDriver();
     await d.connect();

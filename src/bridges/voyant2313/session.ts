@@ -14,6 +14,9 @@ import {
 } from './codec.js';
 import { Framer } from './framer.js';
 
+/** Where and as whom to open a session: the driver config with the notification port required. */
+export type Voyant2313Target = Pick<DriverConfig, 'host' | 'port' | 'username' | 'password'> & { notifyPort: number };
+
 /** A successful reply before the link matches it to its command (driver.ts `decodeReply`). */
 export type Voyant2313Reply = Extract<ServerMessage, { kind: 'reply' }>;
 
@@ -40,10 +43,10 @@ export class Voyant2313Session implements LinkSession {
   }
 
   /** Connects both halves and logs in; on any failure nothing is left open. */
-  static async open(config: DriverConfig, sink: LinkSink<Voyant2313Reply>, signal: AbortSignal): Promise<Voyant2313Session> {
+  static async open(target: Voyant2313Target, sink: LinkSink<Voyant2313Reply>, signal: AbortSignal): Promise<Voyant2313Session> {
     const session = new Voyant2313Session(sink);
     try {
-      await session.#open(config, signal);
+      await session.#open(target, signal);
     } catch (err) {
       session.destroy();
       throw err;
@@ -51,16 +54,13 @@ export class Voyant2313Session implements LinkSession {
     return session;
   }
 
-  async #open(config: DriverConfig, signal: AbortSignal): Promise<void> {
-    if (config.notifyPort === undefined) {
-      throw new BridgeError('BRIDGE_ERR_INVALID', 'the Voyant 2313 needs notifyPort for its notification connection');
-    }
-    this.#request = await LinkSocket.connect(config.host, config.port, signal, this.#handlers('request'));
+  async #open(target: Voyant2313Target, signal: AbortSignal): Promise<void> {
+    this.#request = await LinkSocket.connect(target.host, target.port, signal, this.#handlers('request'));
     const login = await this.#exchange(this.#request, 'loginResult', signal, {
-      kind: 'login', reqId: LOGIN_REQUEST_ID, username: config.username, password: config.password,
+      kind: 'login', reqId: LOGIN_REQUEST_ID, username: target.username, password: target.password,
     });
     if (!login.ok) throw new BridgeError('BRIDGE_ERR_REFUSED', `login refused${login.detail ? `: ${login.detail}` : ''}`);
-    this.#notify = await LinkSocket.connect(config.host, config.notifyPort, signal, this.#handlers('notification'));
+    this.#notify = await LinkSocket.connect(target.host, target.notifyPort, signal, this.#handlers('notification'));
     const registration = await this.#exchange(this.#notify, 'registerResult', signal, { kind: 'register', sessionId: login.sessionId });
     if (!registration.ok) {
       throw new BridgeError('BRIDGE_ERR_REFUSED', `notification connection refused${registration.detail ? `: ${registration.detail}` : ''}`);
