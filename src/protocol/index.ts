@@ -16,4 +16,5 @@ export type {
   TspCodec,
 } from './api.js';
 export { TspEncodeError } from './api.js';
-export { createCodec } from './codec.js';
+export { createCodec, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_COMMANDS } from './codec.js';
+export { DialectError } from './dialect.js';
