@@ -154,11 +154,7 @@ export async function startVoyant2035Server(
   options: Voyant2035ServerOptions,
 ): Promise<ProtocolServer> {
   const server = new Voyant2035Server(endpoint);
-  try {
-    await server.listen(options);
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
+  // A failed listen leaves nothing open: drops are only hooked once the port is bound.
+  await server.listen(options);
   return server;
 }
