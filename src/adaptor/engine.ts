@@ -302,7 +302,7 @@ export class Engine {
     const found = msg.type === 'W2A_CreateConference' ? this.#registry.liveByConfKey(msg.ConfKey) : this.#registry.byExtConfID(msg.ExtConfID);
     const conf = this.#registry.copy(found);
     if (conf && msg.type !== 'W2A_CreateConference') conf.lastActivityAt = this.#clock.now();
-    const ctx = this.#commandContext(record.id);
+    const ctx = this.#commandContext(record.id, inDoubt);
     let step: Step = planCommand(conf, msg, ctx);
     let journalled = record.state === 'started';
     while (step.kind === 'bridge') {
@@ -370,7 +370,9 @@ export class Engine {
       if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);
     }
     const now = this.#clock.now();
-    const outbox = e.out.map((o) => ({
+    // An adopted conference no WebEx server has claimed yet has nobody to tell.
+    const out = e.out.filter((o) => o.url !== undefined || o.message.ExtConfID !== '');
+    const outbox = out.map((o) => ({
       orderKey: this.#registry.byExtConfID(o.message.ExtConfID)?.confId ?? `ext:${o.message.ExtConfID}`,
       url: o.url,
       message: o.message,
@@ -397,10 +399,11 @@ export class Engine {
     return { now: this.#clock.now(), newMsgId: () => randomUUID(), options: this.#deps.options };
   }
 
-  #commandContext(commandId: number): CommandContext {
+  #commandContext(commandId: number, inDoubt: boolean): CommandContext {
     return {
       ...this.#context(),
       commandId,
+      inDoubt,
       newConfId: () => randomUUID(),
       admit: (attendeeCount) => admit(this.#loads(), attendeeCount, this.#deps.options.admission.redirectURL !== undefined),
       capabilities: (bridgeId) => this.#drivers.get(bridgeId)?.capabilities,

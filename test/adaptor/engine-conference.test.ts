@@ -56,6 +56,20 @@ describe('conference life (spec 3.1)', () => {
     assert.equal(h.webex.of('A2W_RspMuteUser')[0]!.Result, 0);
   });
 
+  it('a create for a key whose creation is under way from another ExtConfID answers 11, and no second bridge conference is made', async () => {
+    const h = await startEngine();
+    let release: (reply: { bridgeConfId: string }) => void = () => {};
+    h.driver.overrides.set('createConference', () => new Promise((r) => { release = r; }));
+    void h.engine.accept({ transId: 'first', messages: [w2a.create('conf-1', '123456')], receivedAt: 0 });
+    for (let i = 0; i < 50 && h.driver.ops('createConference').length === 0; i++) await new Promise((r) => setImmediate(r));
+    void h.engine.accept({ transId: 'second', messages: [w2a.create('conf-2', '123456', { WbxHostName: WEBEX_URL_B })], receivedAt: 0 });
+    for (let i = 0; i < 100 && h.webex.posts.length === 0; i++) await new Promise((r) => setImmediate(r));
+    release({ bridgeConfId: 'bc-x' });
+    await h.settle();
+    assert.equal(h.driver.ops('createConference').length, 1);
+    assert.deepEqual(h.webex.of('A2W_RspCreateConference').map((m) => [m.ExtConfID, m.Result]), [['conf-2', 11], ['conf-1', 0]]);
+  });
+
   it('end disconnects everyone, cancels ringing dial-outs, answers 0 and then Status 3', async () => {
     const h = await startEngine();
     const bc = await created(h);

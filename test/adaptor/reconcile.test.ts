@@ -114,10 +114,13 @@ describe('keeping the bridge and WebEx in step', () => {
     await h.settle();
     assert.equal(h.engine.counters.corrections.get('orphan-adopted'), 1);
     assert.equal(h.webex.posts.length, 0, 'nobody to tell yet');
+    h.driver.join('stray');
+    await h.settle();
+    assert.equal(h.engine.counters.deadLetters, 0, 'a join before any WebEx claims it is not a dead letter');
     await h.send(w2a.create('conf-7', '999999'));
     assert.equal(h.driver.ops('createConference').length, 0);
     assert.equal(h.webex.of('A2W_RspCreateConference')[0]!.Result, 0);
-    assert.deepEqual(h.webex.of('A2W_NotifyUserEnter').map((m) => m.ExtCallID), ['']);
+    assert.deepEqual(h.webex.of('A2W_NotifyUserEnter').map((m) => m.ExtCallID), ['', '']);
   });
 
   it('a periodic check acts only on a difference it sees twice', async () => {

@@ -26,6 +26,8 @@ import { conferenceEnded, dialOutFinished } from './events.js';
 export interface CommandContext extends TransitionContext {
   /** The store's id of this command: stable across a restart, so ids derived from it are too. */
   commandId: number;
+  /** This command may have reached the bridge before a crash (it is being finished by recovery). */
+  inDoubt: boolean;
   newConfId(): string;
   admit(attendeeCount: number): Admission;
   capabilities(bridgeId: string): { dialOut: boolean; subConferences: boolean; maxSubConferences: number; passthrough: boolean } | undefined;
@@ -175,6 +177,8 @@ const createConference: Handler<'W2A_CreateConference'> = (conf, msg, ctx) => {
   if (conf && conf.status !== 'creating' && conf.status !== 'ended') return reattached(conf, msg, ctx);
   let creating: ConferenceState;
   if (conf?.status === 'creating') {
+    // Another ExtConfID's create of this key is under way right now: not a second bridge conference.
+    if (!ctx.inDoubt) return answer(msg, RESULT.KEY_IN_USE, conf);
     // Left unfinished by a crash: the engine checks the bridge before creating it again.
     creating = conf;
   } else {
