@@ -105,7 +105,7 @@ before(async () => {
     reply: (command) => {
       switch (command.op) {
         case 'createConference':
-          return { bridgeConfId: 'C1' };
+          return { bridgeConfId: command.options.confKey === '0000' ? 'C\u0001' : 'C1' };
         case 'snapshot':
           return SAMPLE_SNAPSHOT;
         case 'endConference':
@@ -153,6 +153,15 @@ test('commands are answered under their request id, refusals with their code', a
   request.send({ kind: 'command', reqId: 'c', command: { op: 'endConference', bridgeConfId: 'C9' } });
   const refused = await request.next();
   assert.equal(refused?.kind === 'failure' && refused.code, 'BRIDGE_ERR_CONF_NOT_FOUND');
+});
+
+test('a reply the protocol cannot carry is answered REFUSED instead, and the session goes on', async () => {
+  const { request } = await login();
+  request.send({ kind: 'command', reqId: 'u', command: { op: 'createConference', options: { confKey: '0000', entryTone: 'none', silentJoin: false, muteOnEntry: false } } });
+  const answer = await request.next();
+  assert.equal(answer?.kind === 'failure' && answer.code, 'BRIDGE_ERR_REFUSED');
+  request.send({ kind: 'command', reqId: 'v', command: { op: 'mute', bridgeConfId: 'C1', port: '1/1', muted: true } });
+  assert.equal((await request.next())?.kind, 'reply');
 });
 
 test('an undecodable request with a readable id is answered BAD_REQUEST, garbage is skipped', async () => {

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { BridgeCommand } from '../driver.js';
-import { isBridgeError } from '../errors.js';
+import { isBridgeError, type BridgeErrorCode } from '../errors.js';
 import {
   CodecError, decodeClientMessage, encodeServerMessage, requestIdOf, type ClientMessage, type ServerMessage,
 } from '../voyant2313/codec.js';
@@ -31,40 +31,62 @@ const SESSION_ID_BYTES = 12;
 /** One logged-in request connection and, once registered, its notification connection. */
 class Session {
   readonly id = randomBytes(SESSION_ID_BYTES).toString('hex');
-  #notify: net.Socket | undefined;
-  #unsubscribe: (() => void)[] = [];
-  #state: 'open' | 'ended' = 'open';
+  readonly #request: net.Socket;
+  readonly #onEnd: (session: Session) => void;
+  #state:
+    | { at: 'logged-in' }
+    | { at: 'registered'; notify: net.Socket; unsubscribe: (() => void)[] }
+    | { at: 'ended' } = { at: 'logged-in' };
 
-  constructor(readonly request: net.Socket, readonly onEnd: (session: Session) => void) {}
-
-  get registered(): boolean {
-    return this.#notify !== undefined;
+  constructor(request: net.Socket, onEnd: (session: Session) => void) {
+    this.#request = request;
+    this.#onEnd = onEnd;
   }
 
-  /** Starts the event and heartbeat flow on `socket`. */
-  register(socket: net.Socket, endpoint: EmulatorEndpoint): void {
-    this.#notify = socket;
-    socket.on('close', () => this.end());
-    send(socket, { kind: 'registerResult', ok: true });
-    this.#unsubscribe = [
-      endpoint.subscribe(({ seq, event }) => send(socket, { kind: 'event', seq, event })),
-      endpoint.onHeartbeat(({ at, ports }) => send(socket, { kind: 'heartbeat', at, ports })),
-    ];
+  get awaitingRegistration(): boolean {
+    return this.#state.at === 'logged-in';
+  }
+
+  /** Starts the event and heartbeat flow on `notify`. */
+  register(notify: net.Socket, endpoint: EmulatorEndpoint): void {
+    notify.on('close', () => this.end());
+    send(notify, { kind: 'registerResult', ok: true });
+    this.#state = {
+      at: 'registered',
+      notify,
+      unsubscribe: [
+        // An event the codec cannot carry is lost like a dropped packet; the driver skips the gap.
+        endpoint.subscribe(({ seq, event }) => send(notify, { kind: 'event', seq, event })),
+        endpoint.onHeartbeat(({ at, ports }) => send(notify, { kind: 'heartbeat', at, ports })),
+      ],
+    };
   }
 
   /** Idempotent: whichever half goes first takes the other with it. */
   end(): void {
-    if (this.#state === 'ended') return;
-    this.#state = 'ended';
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.request.destroy();
-    this.#notify?.destroy();
-    this.onEnd(this);
+    const state = this.#state;
+    if (state.at === 'ended') return;
+    this.#state = { at: 'ended' };
+    this.#request.destroy();
+    if (state.at === 'registered') {
+      for (const unsubscribe of state.unsubscribe) unsubscribe();
+      state.notify.destroy();
+    }
+    this.#onEnd(this);
   }
 }
 
-function send(socket: net.Socket, message: ServerMessage): void {
-  if (!socket.destroyed && socket.writable) socket.write(encodeServerMessage(message));
+/** Writes one message; false when the codec cannot carry it (e.g. a control character in a name). */
+function send(socket: net.Socket, message: ServerMessage): boolean {
+  let frame: Buffer;
+  try {
+    frame = encodeServerMessage(message);
+  } catch (err) {
+    if (err instanceof CodecError) return false;
+    throw err;
+  }
+  if (!socket.destroyed && socket.writable) socket.write(frame);
+  return true;
 }
 
 class Voyant2313Server implements ProtocolServer {
@@ -149,13 +171,16 @@ class Voyant2313Server implements ProtocolServer {
 
   #execute(socket: net.Socket, reqId: string, command: BridgeCommand): void {
     // Through a promise even if execute throws synchronously: a bad command never stops the server.
+    const fail = (code: BridgeErrorCode, detail: string): void => {
+      send(socket, { kind: 'failure', reqId, op: command.op, code, detail });
+    };
     Promise.resolve().then(() => this.#endpoint.execute(command)).then(
-      (reply) => send(socket, { kind: 'reply', reqId, op: command.op, reply } as ServerMessage),
-      (err: unknown) => send(socket, {
-        kind: 'failure', reqId, op: command.op,
-        code: isBridgeError(err) ? err.code : 'BRIDGE_ERR_REFUSED',
-        detail: err instanceof Error ? err.message : String(err),
-      }),
+      (reply) => {
+        if (!send(socket, { kind: 'reply', reqId, op: command.op, reply } as ServerMessage)) {
+          fail('BRIDGE_ERR_REFUSED', 'the reply holds characters the protocol cannot carry');
+        }
+      },
+      (err: unknown) => fail(isBridgeError(err) ? err.code : 'BRIDGE_ERR_REFUSED', err instanceof Error ? err.message : String(err)),
     );
   }
 
@@ -165,7 +190,7 @@ class Voyant2313Server implements ProtocolServer {
       if (registered) return; // The notification connection carries nothing more from the client.
       const message = decodeOrAnswer(socket, payload);
       const session = message?.kind === 'register' ? this.#sessions.get(message.sessionId) : undefined;
-      if (!session || session.registered) {
+      if (!session?.awaitingRegistration) {
         send(socket, { kind: 'registerResult', ok: false, detail: 'no such session, or it already has a notification connection' });
         socket.end();
         return;
