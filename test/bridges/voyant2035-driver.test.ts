@@ -58,6 +58,19 @@ describe('Voyant 2035 driver', () => {
     assert.ok(logins >= 1);
   });
 
+  it('a bridge that never answers the login is given up on after the command deadline, and retried', async () => {
+    peer = new LinePeer(() => undefined);
+    driver = new Voyant2035Driver({ ...config(await peer.listen()), commandTimeoutMs: 50 }, { logger: pino({ level: 'silent' }) });
+    void driver.connect().catch(() => undefined);
+    const [down] = await nextDriverEvent(driver, 'status', (s: LinkStatus) => s.state === 'down');
+    assert.match(down.state === 'down' ? down.error : '', /timeout|timed out|aborted/i);
+    await nextDriverEvent(driver, 'status', (s: LinkStatus) => s.state === 'connecting' && s.attempt === 2);
+    // The abandoned connection is closed, not left hanging beside the new one.
+    const first = peer.sockets[0];
+    assert.ok(first);
+    if (!first.destroyed) await new Promise((resolve) => first.once('close', resolve));
+  });
+
   it('gathers a multi-line snapshot reply under its tag, with events interleaved', async () => {
     await start((line, conn) => {
       const [tag, verb] = line.split(' ');
