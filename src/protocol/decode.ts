@@ -71,6 +71,10 @@ export function buildElementTable(names: WireNames): Map<string, ElementEntry> {
   return table;
 }
 
+function isFailure(value: object): value is Failure {
+  return 'ok' in value && value.ok === false && 'result' in value;
+}
+
 function fail(result: Failure['result'], reason: string, transId?: string): Failure {
   return transId === undefined ? { ok: false, result, reason } : { ok: false, result, reason, transId };
 }
@@ -97,8 +101,8 @@ interface Envelope {
 }
 
 /**
- * The steps decode and decodeConfirmation share: bytes, parse, root, Version, size, DTD. The
- * caller owns `doc` through `use` and this function disposes it.
+ * The steps decode and decodeConfirmation share: bytes, parse, root, Version, size, DTD. `use`
+ * reads the tree while it lives: its node pointers die with the document, disposed here.
  */
 function withEnvelope<T>(
   ctx: DecodeContext,
@@ -205,5 +209,5 @@ export function decodeConfirmation(ctx: DecodeContext, body: Uint8Array | string
     const result = Number(attributeValue(confirmation, ENVELOPE.result)) as ConfirmationResult;
     return { ok: true, transId: transId ?? '', result };
   });
-  return 'result' in decoded && !decoded.ok ? { ok: false, reason: decoded.reason } : decoded;
+  return isFailure(decoded) ? { ok: false, reason: decoded.reason } : decoded;
 }
