@@ -15,6 +15,7 @@ import type { BridgeCommand, PortId } from '../driver.js';
 import { isBridgeError, type BridgeErrorCode } from '../errors.js';
 import type { BridgeModel } from './model.js';
 import type { BridgeEndpoint, Faults } from './endpoint.js';
+import { listen } from './listen.js';
 import type { TrafficGenerator } from './traffic.js';
 import {
   callInBody,
@@ -155,13 +156,7 @@ export class ControlServer {
 
   static async start(deps: ControlDeps, options: { host: string; port: number }): Promise<ControlServer> {
     const server = http.createServer(createControlApp(deps));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, options.host, options.port);
     return new ControlServer(server);
   }
 

@@ -13,6 +13,7 @@ import {
 } from '../voyant2035/codec.js';
 import { LineFramer } from '../voyant2035/framer.js';
 import type { EmulatorEndpoint, ProtocolServer } from './endpoint.js';
+import { closeServer, listen } from './listen.js';
 
 export interface Voyant2035ServerOptions {
   host: string;
@@ -118,14 +119,7 @@ class Voyant2035Server implements ProtocolServer {
   }
 
   async listen({ host, port }: Voyant2035ServerOptions): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    this.ports['voyant2035'] = (this.#server.address() as net.AddressInfo).port;
+    this.ports['voyant2035'] = await listen(this.#server, host, port);
     this.#stopDrops = this.#endpoint.onDrop(() => this.#dropAll());
   }
 
@@ -134,8 +128,7 @@ class Voyant2035Server implements ProtocolServer {
     this.#state = 'closed';
     this.#stopDrops();
     this.#dropAll();
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await closeServer(this.#server);
   }
 
   #dropAll(): void {

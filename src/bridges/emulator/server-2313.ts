@@ -18,6 +18,7 @@ import {
 } from '../voyant2313/codec.js';
 import { Framer } from '../voyant2313/framer.js';
 import type { EmulatorEndpoint, ProtocolServer } from './endpoint.js';
+import { closeServer, listen } from './listen.js';
 
 export interface Voyant2313ServerOptions {
   host: string;
@@ -212,26 +213,6 @@ function decodeOrAnswer(socket: net.Socket, payload: Buffer): ClientMessage | un
     if (reqId !== undefined) send(socket, { kind: 'failure', reqId, code: 'BRIDGE_ERR_PROTOCOL', detail });
     return undefined;
   }
-}
-
-function listen(server: net.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-  });
 }
 
 export async function startVoyant2313Server(
