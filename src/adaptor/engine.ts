@@ -113,7 +113,7 @@ export class Engine {
       isBusy: (conf) => this.#isBusy(conf),
       commit: (e) => this.#commit(e),
       execute: (bridgeId, command) => this.#execute(bridgeId, command),
-      enqueue: (conf, task) => this.#enqueue(conf.extConfID || conf.confId, task),
+      enqueue: (conf, task) => this.#enqueue(this.#queueKey(conf), task),
     });
   }
 
@@ -255,9 +255,24 @@ export class Engine {
       return;
     }
     if (event.type === 'callerLeft') this.#speaking.forgetCaller(conf.confId, event.legId);
+    const key = this.#queueKey(conf);
+    // A command of this conference is under way: the event waits for it. The command's own
+    // messages then come first (RspEndConference before Status 3), and the event finds its
+    // effect already recorded instead of reporting it a second time.
+    if (this.#queues.has(key)) void this.#enqueue(key, () => this.#applyEvent(bridgeId, event));
+    else void this.#applyEvent(bridgeId, event);
+  }
+
+  #applyEvent(bridgeId: string, event: Exclude<BridgeEvent, { type: 'ports' }>): Promise<void> {
+    const conf = this.#registry.byBridgeConference(bridgeId, event.bridgeConfId);
+    if (!conf) return Promise.resolve();
     const e = applyBridgeEvent(this.#registry.copy(conf), event, this.#context());
     if (e.unroutable) this.counters.bump(this.counters.unroutable, e.unroutable);
-    void this.#commit(e);
+    return this.#commit(e);
+  }
+
+  #queueKey(conf: ConferenceState): string {
+    return conf.extConfID || conf.confId;
   }
 
   #applySpeaking(confId: string, legId: string, speaking: boolean): boolean {
@@ -289,7 +304,7 @@ export class Engine {
   }
 
   #isBusy(conf: ConferenceState): boolean {
-    return this.#queues.has(conf.extConfID) || this.#queues.has(conf.confId);
+    return this.#queues.has(this.#queueKey(conf));
   }
 
   #enqueueCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {

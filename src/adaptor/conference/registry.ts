@@ -30,10 +30,14 @@ export class ConferenceRegistry {
     for (const ext of conf.formerExtConfIDs) if (!this.#byExtConfID.has(ext)) this.#byExtConfID.set(ext, conf.confId);
     if (conf.status === 'ended') {
       if (this.#liveByKey.get(conf.confKey) === conf.confId) this.#liveByKey.delete(conf.confKey);
-      if (conf.bridgeConfId !== undefined) this.#byBridgeConf.delete(bridgeKey(conf.bridgeId, conf.bridgeConfId));
     } else {
       this.#liveByKey.set(conf.confKey, conf.confId);
-      if (conf.bridgeConfId !== undefined) this.#byBridgeConf.set(bridgeKey(conf.bridgeId, conf.bridgeConfId), conf.confId);
+    }
+    // An ended conference keeps its bridge conference, so the bridge's last events about it
+    // (callers leaving as it ends) are recognised and ignored rather than counted as strays.
+    const bridgeOwner = conf.bridgeConfId === undefined ? undefined : this.byBridgeConference(conf.bridgeId, conf.bridgeConfId);
+    if (conf.bridgeConfId !== undefined && (!bridgeOwner || bridgeOwner.confId === conf.confId || bridgeOwner.status === 'ended')) {
+      this.#byBridgeConf.set(bridgeKey(conf.bridgeId, conf.bridgeConfId), conf.confId);
     }
   }
 
@@ -43,6 +47,7 @@ export class ConferenceRegistry {
     if (!conf) return;
     this.#byId.delete(confId);
     for (const [ext, id] of this.#byExtConfID) if (id === confId) this.#byExtConfID.delete(ext);
+    for (const [key, id] of this.#byBridgeConf) if (id === confId) this.#byBridgeConf.delete(key);
     if (this.#liveByKey.get(conf.confKey) === confId) this.#liveByKey.delete(conf.confKey);
   }
 

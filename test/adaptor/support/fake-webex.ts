@@ -32,6 +32,7 @@ export type Answer = { status: number; result?: number; retryAfterMs?: number } 
 export class FakeWebex {
   /** Every post, failed ones included, in the order made. */
   readonly posts: Post[] = [];
+  #waiters: { ready: () => boolean; resolve: () => void }[] = [];
   /** Decides the answer to each post; default: HTTP 200, Confirmation 0. */
   answer: (post: Post) => Answer = () => ({ status: 200, result: 0 });
 
@@ -39,6 +40,7 @@ export class FakeWebex {
     const { transId, messages } = JSON.parse(body) as { transId: string; messages: A2WMessage[] };
     const post = { url, transId, message: messages[0]! };
     this.posts.push(post);
+    this.#waiters = this.#waiters.filter((w) => (w.ready() ? (w.resolve(), false) : true));
     const a = this.answer(post);
     if (a === 'timeout') throw new Error('timed out');
     const reply: { status: number; body: string; retryAfterMs?: number } = { status: a.status, body: JSON.stringify({ transId, result: a.result ?? 0 }) };
@@ -61,6 +63,13 @@ export class FakeWebex {
   /** Delivered messages of one element type. */
   of<T extends A2WMessage['type']>(type: T): Extract<A2WMessage, { type: T }>[] {
     return this.delivered().filter((m): m is Extract<A2WMessage, { type: T }> => m.type === type);
+  }
+
+  /** Resolves once `count` messages of `type` have been posted. */
+  waitFor(type: A2WMessage['type'], count = 1): Promise<void> {
+    const ready = (): boolean => this.posts.filter((p) => p.message.type === type).length >= count;
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ ready, resolve }));
   }
 
   types(): string[] {
