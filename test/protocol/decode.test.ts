@@ -265,3 +265,17 @@ describe('character sets', () => {
 test('every W2A type is covered by a sample', () => {
   assert.ok(W2A_TYPES.length >= 11);
 });
+
+test('a host policy that throws gives Result 8, not an exception', async () => {
+  const broken = await createCodec({
+    isAllowedWbxHost: () => {
+      throw new Error('allow-list unavailable');
+    },
+  });
+  try {
+    const body = document('W2A_MuteUser', `${MUTE} WbxHostName="https://a.webex.example/"`);
+    refused(broken.decode(body, { direction: 'W2A' }), CONFIRMATION.INTERNAL, /internal error: .*allow-list unavailable/);
+  } finally {
+    broken.close();
+  }
+});
