@@ -26,27 +26,31 @@ for (const under of DRIVERS) {
       for (const close of closers.splice(0).reverse()) await close();
     });
 
-    it('creates a conference, announces a dial-in caller, mutes it and ends the conference', async () => {
-      const emulator = new Emulator({ username: 'u', password: 'p', heartbeatIntervalMs: 1_000 });
-      closers.push(() => emulator.close());
-      const ports = await emulator.start();
-      const logger = pino({ level: 'silent' });
-      const driver = createDriver({
-        id: 'emu', driver: under.driver, host: '127.0.0.1', ...under.ports(ports), username: 'u', password: 'p',
-        heartbeatIntervalMs: 1_000, missedHeartbeats: 3, commandTimeoutMs: 2_000, reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 500,
-      }, { logger });
-      const webex = new FakeWebex();
-      const engine = new Engine({
-        store: new MemoryStore(), drivers: [driver], codec: jsonCodec, post: webex.post, logger,
-        options: withDefaults({ webex: { allowedHosts: ['https://webex-a.test'] } }),
-      });
-      closers.push(() => engine.close());
-      await engine.start();
-      const send = async (...messages: Parameters<Engine['accept']>[0]['messages']): Promise<void> => {
-        assert.equal(await engine.accept({ transId: `${under.driver}-${Math.random()}`, messages, receivedAt: Date.now() }), 0);
-        await engine.settled();
-      };
+    async function start() {
+        const emulator = new Emulator({ username: 'u', password: 'p', heartbeatIntervalMs: 1_000 });
+        closers.push(() => emulator.close());
+        const ports = await emulator.start();
+        const logger = pino({ level: 'silent' });
+        const driver = createDriver({
+          id: 'emu', driver: under.driver, host: '127.0.0.1', ...under.ports(ports), username: 'u', password: 'p',
+          heartbeatIntervalMs: 1_000, missedHeartbeats: 3, commandTimeoutMs: 2_000, reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 500,
+        }, { logger });
+        const webex = new FakeWebex();
+        const engine = new Engine({
+          store: new MemoryStore(), drivers: [driver], codec: jsonCodec, post: webex.post, logger,
+          options: withDefaults({ webex: { allowedHosts: ['https://webex-a.test'] } }),
+        });
+        closers.push(() => engine.close());
+        await engine.start();
+        const send = async (...messages: Parameters<Engine['accept']>[0]['messages']): Promise<void> => {
+          assert.equal(await engine.accept({ transId: `${under.driver}-${Math.random()}`, messages, receivedAt: Date.now() }), 0);
+          await engine.settled();
+        };
+      return { emulator, engine, webex, send };
+    }
 
+    it('creates a conference, announces a dial-in caller, mutes it and ends the conference', async () => {
+      const { emulator, engine, webex, send } = await start();
       await send(w2a.create('conf-1', '123456'));
       assert.deepEqual(webex.of('A2W_RspCreateConference').map((m) => m.Result), [0]);
 
@@ -68,6 +72,29 @@ for (const under of DRIVERS) {
       assert.deepEqual(webex.of('A2W_NotifyConferenceChange').map((m) => m.Status), [1, 0, 3]);
       assert.equal(emulator.model.snapshot().conferences.length, 0);
       assert.equal(engine.counters.deadLetters, 0);
+    });
+
+    it('dials out: the callout is answered 0 and the callee enters with the callout ExtCallID', async () => {
+      const { emulator, webex, send } = await start();
+      emulator.model.setDialOutPlan({ rules: [], odds: { answered: 1 }, ringMs: 0 });
+      await send(w2a.create('conf-1', '123456'));
+      await send(w2a.callout('conf-1', 'call-9', '1,408,5550123', { Name: 'Bob' }));
+      await webex.waitFor('A2W_NotifyUserEnter');
+      assert.deepEqual(webex.of('A2W_RspCallout').map((m) => [m.ExtCallID, m.Result]), [['call-9', 0]]);
+      assert.deepEqual(webex.of('A2W_NotifyUserEnter').map((m) => m.ExtCallID), ['call-9']);
+    });
+
+    it('a caller who joins while the link is down is reported after the resync', async () => {
+      const { emulator, engine, webex, send } = await start();
+      await send(w2a.create('conf-1', '123456'));
+      emulator.endpoint.dropConnections();
+      const [dialledNumber = ''] = emulator.model.callInNumbers;
+      emulator.model.callIn({ dialledNumber, digits: '123456#', callerId: '1,408,5550142' });
+      await webex.waitFor('A2W_NotifyUserEnter');
+      assert.deepEqual(webex.of('A2W_NotifyUserEnter').map((m) => m.CallerID), ['1,408,5550142']);
+      await engine.settled();
+      assert.equal(webex.of('A2W_NotifyUserEnter').length, 1, 'reported once');
+      assert.equal(engine.counters.corrections.get('caller-joined-unreported'), 1, 'found by the resync, the event having been lost');
     });
   });
 }
