@@ -93,6 +93,8 @@ export interface WebexSimOptions {
   path?: string;
   /** Answer A2W_NotifyUserEnter automatically (default true). */
   answerUserEnter?: boolean;
+  /** Further attempts of such an answer while the adaptor is unreachable or busy (default 20). */
+  answerRetries?: number;
   /** Prefix of the TransIDs, ExtCallIDs and MsgIDs this simulator makes (default `wbx`). */
   idPrefix?: string;
   codec?: TspCodec;
@@ -100,7 +102,9 @@ export interface WebexSimOptions {
 
 const DEFAULT_WAIT_MS = 10_000;
 const POST_TIMEOUT_MS = 10_000;
+/** Wait before retry n is n times this, capped: quick at first, never hammering. */
 const RETRY_DELAY_MS = 50;
+const RETRY_DELAY_MAX_MS = 1_000;
 const RSP_USER_ENTER_RETRIES = 20;
 
 interface Waiter {
@@ -261,7 +265,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
       }
       const retryable = outcome.result === undefined || outcome.result === CONFIRMATION.BUSY;
       if (!retryable || attempts > retries || this.#state === 'closed') return outcome;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempts));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_DELAY_MS * attempts, RETRY_DELAY_MAX_MS)));
     }
   }
 
@@ -334,7 +338,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
     };
     // Sent after this POST is answered, as a transaction of its own.
     const sending = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.send([rsp], { retries: RSP_USER_ENTER_RETRIES }))
+      .then(() => this.send([rsp], { retries: this.#options.answerRetries ?? RSP_USER_ENTER_RETRIES }))
       .then((outcome) => {
         if (outcome.result !== CONFIRMATION.OK) {
           this.emit('error', new Error(`W2A_RspNotifyUserEnter ${outcome.transId} not confirmed: ${outcome.result ?? outcome.reason}`));
