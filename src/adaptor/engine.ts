@@ -328,8 +328,14 @@ export class Engine {
         journalled = true;
       }
       const latest = (): ConferenceState | undefined => this.#registry.copy(this.#registry.get(current.confId));
-      const recovered = inDoubt ? await this.#recoveredReply(current.bridgeId, current.command) : undefined;
-      if (recovered) {
+      const recovered = inDoubt ? await this.#recoveredReply(current.bridgeId, current.command) : 'send';
+      if (recovered === 'unknown') {
+        // Without the bridge's state a resend might do it twice: answered as the link being down.
+        log.warn({ op: current.command.op }, 'cannot tell whether a command from before the restart reached the bridge; not sending it');
+        step = current.onError?.('BRIDGE_ERR_LINK_DOWN', latest()) ?? answer(msg, resultOfBridgeError('BRIDGE_ERR_LINK_DOWN'), latest());
+        continue;
+      }
+      if (recovered !== 'send') {
         log.info({ op: current.command.op }, 'command had reached the bridge before the restart; not sent again');
         step = current.then(recovered.reply, latest());
         continue;
@@ -355,17 +361,21 @@ export class Engine {
     await this.#commit(e, record.id);
   }
 
-  async #recoveredReply(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<{ reply: unknown } | undefined> {
+  /**
+   * For a command that may have reached the bridge before a crash: the reply it had, read from
+   * the bridge's snapshot; `send` when it did not take effect; `unknown` when no snapshot can be had.
+   */
+  async #recoveredReply(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<{ reply: unknown } | 'send' | 'unknown'> {
     let snapshot = this.#recoverySnapshots.get(bridgeId);
     if (!snapshot) {
       try {
         snapshot = await this.#execute<BridgeSnapshot>(bridgeId, { op: 'snapshot' });
         this.#recoverySnapshots.set(bridgeId, snapshot);
       } catch {
-        return undefined;
+        return 'unknown';
       }
     }
-    return replyFromSnapshot(snapshot, command);
+    return replyFromSnapshot(snapshot, command) ?? 'send';
   }
 
   /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
