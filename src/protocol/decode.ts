@@ -159,7 +159,7 @@ function withEnvelope<T>(
 function structureProblem(ctx: DecodeContext, element: NodePtr, name: string, direction: Direction): string | null {
   const entry = ctx.elements.get(name);
   if (!entry) return `${name} is not a command`;
-  if (entry.direction !== direction) return `${name} is sent ${entry.direction}; expected a ${direction} message`;
+  if (entry.direction !== direction) return `${name} is sent ${entry.direction}; this body must be ${direction}`;
   if (hasChildren(element) && NOT_XML_SPACE.test(textOf(element))) return `${name} must not have content`;
   return null;
 }

@@ -72,7 +72,7 @@ describe('every message, valid and invalid forms', () => {
         const body = codec.encode('t-1', [message]);
         assert.deepEqual(codec.decode(body, { direction }), { ok: true, transId: 't-1', messages: [message] });
         const other = codec.decode(body, { direction: direction === 'W2A' ? 'A2W' : 'W2A' });
-        refused(other, CONFIRMATION.INVALID, new RegExp(`line 3: ${type} is sent ${direction}; expected a ${direction === "W2A" ? "A2W" : "W2A"} message`));
+        refused(other, CONFIRMATION.INVALID, new RegExp(`line 3: ${type} is sent ${direction}; this body must be ${direction === "W2A" ? "A2W" : "W2A"}`));
       }
     });
 
