@@ -4,6 +4,7 @@
  */
 import https from 'node:https';
 import pino, { type Logger } from 'pino';
+import { WebexListener, type WebexListenerOptions } from '../../src/adaptor/http/webex-listener.js';
 import { generateSelfSigned, type KeyPair } from '../../src/adaptor/tls.js';
 
 let keyPair: Promise<KeyPair> | undefined;
@@ -15,6 +16,24 @@ export function testKeyPair(): Promise<KeyPair> {
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** The WebEx endpoint on 127.0.0.1, an ephemeral port and `/tsp`, with the test certificate. */
+export async function startTestListener(
+  options: Pick<WebexListenerOptions, 'codec' | 'accept'> & { maxBodyBytes?: number },
+): Promise<{ listener: WebexListener; url: string; ca: string }> {
+  const keyPair = await testKeyPair();
+  const listener = new WebexListener({
+    keyPair,
+    host: '127.0.0.1',
+    port: 0,
+    path: '/tsp',
+    timeouts: { headersMs: 5_000, requestMs: 10_000, keepAliveMs: 5_000 },
+    logger: silentLogger,
+    maxBodyBytes: 65_536,
+    ...options,
+  });
+  return { listener, url: await listener.listen(), ca: keyPair.cert };
+}
 
 export interface RawResponse {
   status: number;

@@ -3,9 +3,9 @@ import https from 'node:https';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { AcceptedTransaction } from '../../src/adaptor/engine.js';
 import { compileAllowedHosts } from '../../src/adaptor/http/allowed-hosts.js';
-import { WebexListener } from '../../src/adaptor/http/webex-listener.js';
+import type { WebexListener } from '../../src/adaptor/http/webex-listener.js';
 import { CONFIRMATION, type ConfirmationResult, createCodec } from '../../src/protocol/index.js';
-import { confirmationResult, request, silentLogger, testKeyPair, tspDocument } from './support.js';
+import { confirmationResult, request, startTestListener, tspDocument } from './support.js';
 
 const MAX_BODY_BYTES = 4_096;
 const MAX_COMMANDS = 3;
@@ -37,25 +37,12 @@ describe('the WebEx endpoint', () => {
   let ca: string;
 
   before(async () => {
-    const keyPair = await testKeyPair();
-    ca = keyPair.cert;
     const codec = await createCodec({
       maxBodyBytes: MAX_BODY_BYTES,
       maxCommands: MAX_COMMANDS,
       isAllowedWbxHost: compileAllowedHosts(['https://127.0.0.1']),
     });
-    listener = new WebexListener({
-      keyPair,
-      host: '127.0.0.1',
-      port: 0,
-      path: '/tsp',
-      timeouts: { headersMs: 5_000, requestMs: 10_000, keepAliveMs: 5_000 },
-      codec,
-      accept: engine.accept,
-      logger: silentLogger,
-      maxBodyBytes: MAX_BODY_BYTES,
-    });
-    url = await listener.listen();
+    ({ listener, url, ca } = await startTestListener({ codec, accept: engine.accept, maxBodyBytes: MAX_BODY_BYTES }));
   });
   after(async () => {
     await listener.close();

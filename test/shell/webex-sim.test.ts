@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AcceptedTransaction } from '../../src/adaptor/engine.js';
-import { WebexListener } from '../../src/adaptor/http/webex-listener.js';
+import type { WebexListener } from '../../src/adaptor/http/webex-listener.js';
 import { HttpPoster } from '../../src/adaptor/poster.js';
 import { CONFIRMATION, createCodec, type A2WMessage, type TspCodec } from '../../src/protocol/index.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
-import { silentLogger, testKeyPair } from './support.js';
+import { startTestListener, testKeyPair } from './support.js';
 
 /** The adaptor side, reduced to an endpoint whose engine only records what it is given. */
 describe('the WebEx simulator', () => {
@@ -19,22 +19,15 @@ describe('the WebEx simulator', () => {
   before(async () => {
     const keyPair = await testKeyPair();
     codec = await createCodec();
-    listener = new WebexListener({
-      keyPair,
-      host: '127.0.0.1',
-      port: 0,
-      path: '/tsp',
-      timeouts: { headersMs: 5_000, requestMs: 10_000, keepAliveMs: 5_000 },
+    let adaptorUrl: string;
+    ({ listener, url: adaptorUrl } = await startTestListener({
       codec,
       accept: async (tx) => {
         accepted.push(tx);
         onAccept?.(tx);
         return CONFIRMATION.OK;
       },
-      logger: silentLogger,
-      maxBodyBytes: 65_536,
-    });
-    const adaptorUrl = await listener.listen();
+    }));
     sim = new WebexSim({ adaptorUrl, adaptorCa: keyPair.cert, keyPair, codec });
     await sim.start();
     poster = new HttpPoster({ isAllowed: () => true, trustLoopbackPeers: true, maxSockets: 2, keepAliveMs: 1_000 });
