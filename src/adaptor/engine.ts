@@ -397,8 +397,10 @@ export class Engine {
     const now = this.#clock.now();
     // An adopted conference no WebEx server has claimed yet has nobody to tell.
     const out = e.out.filter((o) => o.url !== undefined || o.message.ExtConfID !== '');
+    // Order is kept per conference and WebEx server: a server that died (re-creation moved the
+    // conference elsewhere) must not hold back what goes to its successor.
     const outbox = out.map((o) => ({
-      orderKey: this.#registry.byExtConfID(o.message.ExtConfID)?.confId ?? `ext:${o.message.ExtConfID}`,
+      orderKey: `${this.#registry.byExtConfID(o.message.ExtConfID)?.confId ?? `ext:${o.message.ExtConfID}`} ${o.url ?? ''}`,
       url: o.url,
       message: o.message,
       transId: `a2w-${randomUUID()}`,

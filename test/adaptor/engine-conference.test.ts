@@ -70,6 +70,20 @@ describe('conference life (spec 3.1)', () => {
     assert.deepEqual(h.webex.of('A2W_RspCreateConference').map((m) => [m.ExtConfID, m.Result]), [['conf-2', 11], ['conf-1', 0]]);
   });
 
+  it('after re-creation, a dead old server holds nothing back, and a ringing callout is answered to the new one', async () => {
+    const h = await startEngine();
+    const bc = await created(h);
+    await h.send(w2a.callout('conf-1', 'call-9', '1,408,5550123'));
+    h.webex.answer = (p) => (p.url === WEBEX_URL ? 'timeout' : { status: 200, result: 0 });
+    await h.send(w2a.keepAlive('conf-1'), w2a.lock('conf-1', true));
+    await h.send(w2a.create('conf-2', '123456', { WbxHostName: WEBEX_URL_B }));
+    const dial = h.driver.ops('dialOut')[0]!;
+    h.driver.event({ type: 'dialOut', bridgeConfId: bc, dialOutId: dial.op === 'dialOut' ? dial.dialOutId : '', state: 'busy' });
+    await h.settle();
+    const toB = h.webex.posts.filter((p) => p.url === WEBEX_URL_B).map((p) => p.message.type);
+    assert.deepEqual(toB, ['A2W_RspCreateConference', 'A2W_NotifyConferenceChange', 'A2W_RspCallout']);
+  });
+
   it('end disconnects everyone, cancels ringing dial-outs, answers 0 and then Status 3', async () => {
     const h = await startEngine();
     const bc = await created(h);

@@ -159,6 +159,10 @@ function reattached(conf: ConferenceState, msg: MessageOf<'W2A_CreateConference'
     conf.formerExtConfIDs.push(conf.extConfID);
   }
   conf.extConfID = msg.ExtConfID;
+  // Ringing dial-outs ordered through the failed server are answered to its successor.
+  for (const c of conf.callers) {
+    if (c.phase === 'dialing' && c.request.url === conf.wbxHostName) c.request.url = msg.WbxHostName;
+  }
   conf.wbxHostName = msg.WbxHostName;
   conf.lastActivityAt = ctx.now;
   const out: Outgoing[] = [response(msg, RESULT.DONE, conf, createExtras(conf, ctx)), conferenceChange(conf, openStatus(conf), ctx)];
