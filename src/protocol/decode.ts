@@ -29,11 +29,12 @@ import { acceptInput } from './input.js';
 import type { TspMessage } from './messages.js';
 import {
   attributeValue,
-  attributesOf as treeAttributes,
   elementChildren,
+  firstAttribute,
   hasChildren,
   lineOf,
   nameOf,
+  nextSibling,
   rootElement,
   textOf,
   type NodePtr,
@@ -91,8 +92,13 @@ function libxmlReason(details: readonly ErrorDetail[] | undefined, fallback: str
   return `line ${chosen.line}: ${chosen.message.trim().replace(EXPECTED_MODEL, ', got ')}${more}`;
 }
 
+const XML_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+const isXmlSpace = (code: number | undefined): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+
 function trimXmlSpace(text: string): string {
-  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  // Most TransIDs have no surrounding space: skip the regular expression for them.
+  if (!isXmlSpace(text.charCodeAt(0)) && !isXmlSpace(text.charCodeAt(text.length - 1))) return text;
+  return text.replace(XML_SPACE_AROUND, '');
 }
 
 interface Envelope {
@@ -168,7 +174,9 @@ function toMessage(ctx: DecodeContext, element: NodePtr, elementName: string): T
   // structureProblem has run: the entry exists.
   const entry = ctx.elements.get(elementName) as ElementEntry;
   const message: Record<string, WireValue> = { type: entry.type };
-  for (const { name: wireName, value } of treeAttributes(element)) {
+  for (let attr = firstAttribute(element); attr; attr = nextSibling(attr)) {
+    const wireName = nameOf(attr);
+    const value = textOf(attr);
     // The DTD has declared every attribute present.
     const [name, spec] = entry.attributes.get(wireName) as readonly [AttributeName, AttributeSpec];
     const problem = valueProblem(spec, value, ctx.isAllowedWbxHost);

@@ -97,7 +97,11 @@ export function acceptInput(
   maxBodyBytes: number,
 ): AcceptedInput | RefusedInput {
   const isText = typeof body === 'string';
-  const bytes = isText ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const bytes = isText
+    ? Buffer.from(body, 'utf8')
+    : Buffer.isBuffer(body)
+      ? body
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length > maxBodyBytes) {
     return refuse(CONFIRMATION.TOO_LARGE, `body is ${bytes.length} bytes, over the limit of ${maxBodyBytes}`);
   }

@@ -19,11 +19,6 @@ import {
 /** A libxml2 node pointer inside the WebAssembly heap. */
 export type NodePtr = number;
 
-export interface TreeAttribute {
-  readonly name: string;
-  readonly value: string;
-}
-
 export function rootElement(doc: XmlDocument): NodePtr {
   return xmlDocGetRootElement((doc as unknown as { _ptr: number })._ptr);
 }
@@ -36,23 +31,20 @@ export function elementChildren(parent: NodePtr): NodePtr[] {
   return out;
 }
 
+/** The name of an element or attribute node. */
 export const nameOf = (node: NodePtr): string => XmlNodeStruct.name_(node);
 export const lineOf = (node: NodePtr): number => XmlNodeStruct.line(node);
 /** Concatenated text of the node and its descendants (an attribute: its value). */
 export const textOf = (node: NodePtr): string => xmlNodeGetContent(node);
 export const hasChildren = (node: NodePtr): boolean => XmlNodeStruct.children(node) !== 0;
 
-export function attributesOf(element: NodePtr): TreeAttribute[] {
-  const out: TreeAttribute[] = [];
-  for (let attr = XmlNodeStruct.properties(element); attr; attr = XmlNodeStruct.next(attr)) {
-    out.push({ name: XmlNodeStruct.name_(attr), value: xmlNodeGetContent(attr) });
-  }
-  return out;
-}
+/** An element's first attribute node (0 if none); attributes chain through `nextSibling`. */
+export const firstAttribute = (element: NodePtr): NodePtr => XmlNodeStruct.properties(element);
+export const nextSibling = (node: NodePtr): NodePtr => XmlNodeStruct.next(node);
 
 export function attributeValue(element: NodePtr, name: string): string | undefined {
-  for (let attr = XmlNodeStruct.properties(element); attr; attr = XmlNodeStruct.next(attr)) {
-    if (XmlNodeStruct.name_(attr) === name) return xmlNodeGetContent(attr);
+  for (let attr = firstAttribute(element); attr; attr = nextSibling(attr)) {
+    if (nameOf(attr) === name) return textOf(attr);
   }
   return undefined;
 }
