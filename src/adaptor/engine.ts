@@ -20,21 +20,20 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BridgeDriver, BridgeEvent, BridgeSnapshot, PortUsage } from '../bridges/driver.js';
 import type { ConfirmationResult, TspCodec, W2AMessage } from '../protocol/index.js';
-import { admit, type BridgeLoad } from './admission.js';
+import type { BridgeLoad } from './admission.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { planCommand, answer, type CommandContext, type Step } from './conference/commands.js';
 import type { Effects, TransitionContext } from './conference/effects.js';
 import { applyBridgeEvent, speakingChanged } from './conference/events.js';
 import { KeepingInStep } from './conference/keeping-in-step.js';
 import { ConferenceRegistry } from './conference/registry.js';
-import { bridgeErrorCode, resultOfBridgeError } from './conference/results.js';
-import { replyFromSnapshot } from './conference/reconcile.js';
 import { SpeakingGate } from './conference/speaking-gate.js';
 import { promisedPorts, type ConferenceState } from './conference/state.js';
+import { CommandRunner } from './command-runner.js';
 import { EngineCounters } from './counters.js';
 import type { EngineOptions } from './options.js';
 import { compileAllowedHosts } from './http/allowed-hosts.js';
 import { Outbox } from './outbox/outbox.js';
+import { SerialQueues } from './serial-queues.js';
 import type { CommandRecord, Store } from './store/store.js';
 
 export interface AcceptedTransaction {
@@ -82,10 +81,8 @@ export class Engine {
   #outbox: Outbox;
   #speaking: SpeakingGate;
   #inStep: KeepingInStep;
-  /** Tail of each ExtConfID's command queue, and how many items it holds. */
-  #queues = new Map<string, { tail: Promise<void>; length: number }>();
-  /** Snapshots taken at start, for commands that may have reached the bridge before a crash. */
-  #recoverySnapshots = new Map<string, BridgeSnapshot>();
+  #queues: SerialQueues;
+  #runner: CommandRunner;
   /** Work nothing waits on (state changes from events, reconciliation, timer rounds). */
   #background = new Set<Promise<void>>();
   #timers: TimerHandle[] = [];
@@ -97,6 +94,7 @@ export class Engine {
     this.#clock = deps.clock ?? systemClock;
     this.#log = deps.logger;
     for (const d of deps.drivers) this.#drivers.set(d.id, d);
+    this.#queues = new SerialQueues(deps.logger);
     const { conference, outbox, webex } = deps.options;
     this.#outbox = new Outbox({
       store: deps.store, codec: deps.codec, post: deps.post, clock: this.#clock, logger: deps.logger.child({ part: 'outbox' }),
@@ -113,7 +111,19 @@ export class Engine {
       isBusy: (conf) => this.#isBusy(conf),
       commit: (e) => this.#commit(e),
       execute: (bridgeId, command) => this.#execute(bridgeId, command),
-      enqueue: (conf, task) => this.#enqueue(this.#queueKey(conf), task),
+      enqueue: (conf, task) => this.#queues.enqueue(this.#queueKey(conf), task),
+    });
+    this.#runner = new CommandRunner({
+      registry: this.#registry,
+      store: deps.store,
+      counters: this.counters,
+      logger: deps.logger,
+      options: deps.options,
+      context: () => this.#context(),
+      execute: (bridgeId, command) => this.#execute(bridgeId, command),
+      commit: (e, commandId) => this.#commit(e, commandId),
+      loads: () => this.#loads(),
+      capabilities: (bridgeId) => this.#drivers.get(bridgeId)?.capabilities,
     });
   }
 
@@ -128,7 +138,7 @@ export class Engine {
    */
   async settled(): Promise<void> {
     for (let round = 0; round < SETTLE_MAX_ROUNDS; round++) {
-      const pending = [...[...this.#queues.values()].map((q) => q.tail), ...this.#background, ...this.#outbox.inFlight()];
+      const pending = [...this.#queues.tails(), ...this.#background, ...this.#outbox.inFlight()];
       if (pending.length === 0) return;
       await Promise.allSettled(pending);
     }
@@ -148,7 +158,7 @@ export class Engine {
     this.#state = 'running';
     // Once recovery is through, compare every bridge with the state it left behind.
     void this.#track(Promise.allSettled(replayed).then(async () => {
-      this.#recoverySnapshots.clear();
+      this.#runner.forgetSnapshots();
       if (this.#state === 'running') await this.#inStep.reconcileAll([...this.#drivers.keys()], 'after-recovery');
     }));
     this.#startTimers();
@@ -182,7 +192,7 @@ export class Engine {
   async drain(timeoutMs: number): Promise<void> {
     if (this.#state === 'running' || this.#state === 'starting') this.#state = 'draining';
     const deadline = this.#clock.now() + timeoutMs;
-    const tails = [...this.#queues.values()].map((q) => q.tail);
+    const tails = this.#queues.tails();
     await new Promise<void>((resolve) => {
       const timer = this.#clock.setTimer(timeoutMs, resolve);
       void Promise.allSettled(tails).then(() => {
@@ -213,7 +223,7 @@ export class Engine {
     const onResync = (snapshot: BridgeSnapshot): void => {
       this.#ports.set(driver.id, snapshot.ports);
       if (this.#state === 'starting') {
-        this.#recoverySnapshots.set(driver.id, snapshot);
+        this.#runner.rememberSnapshot(driver.id, snapshot);
         firstResync();
       } else {
         void this.#track(this.#inStep.reconcile(driver.id, snapshot, 'resync'));
@@ -259,7 +269,7 @@ export class Engine {
     // A command of this conference is under way: the event waits for it. The command's own
     // messages then come first (RspEndConference before Status 3), and the event finds its
     // effect already recorded instead of reporting it a second time.
-    if (this.#queues.has(key)) void this.#enqueue(key, () => this.#applyEvent(bridgeId, event));
+    if (this.#queues.busy(key)) void this.#queues.enqueue(key, () => this.#applyEvent(bridgeId, event));
     else void this.#applyEvent(bridgeId, event);
   }
 
@@ -292,90 +302,12 @@ export class Engine {
 
   // --- commands -----------------------------------------------------------------------------
 
-  #enqueue(key: string, task: () => Promise<void>): Promise<void> {
-    const queue = this.#queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
-    queue.length++;
-    const run = queue.tail.then(task).catch((err: unknown) => this.#log.error({ err, queue: key }, 'conference task failed'));
-    queue.tail = run.finally(() => {
-      if (--queue.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
-    });
-    this.#queues.set(key, queue);
-    return queue.tail;
-  }
-
   #isBusy(conf: ConferenceState): boolean {
-    return this.#queues.has(this.#queueKey(conf));
+    return this.#queues.busy(this.#queueKey(conf));
   }
 
   #enqueueCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
-    return this.#enqueue(record.message.ExtConfID, () => this.#runCommand(record, inDoubt));
-  }
-
-  async #runCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
-    const msg = record.message;
-    const log = this.#log.child({ ExtConfID: msg.ExtConfID, MsgID: msg.MsgID, transId: record.transId });
-    const found = msg.type === 'W2A_CreateConference' ? this.#registry.liveByConfKey(msg.ConfKey) : this.#registry.byExtConfID(msg.ExtConfID);
-    const conf = this.#registry.copy(found);
-    if (conf && msg.type !== 'W2A_CreateConference') conf.lastActivityAt = this.#clock.now();
-    const ctx = this.#commandContext(record.id, inDoubt);
-    let step: Step = planCommand(conf, msg, ctx);
-    let journalled = record.state === 'started';
-    while (step.kind === 'bridge') {
-      const current = step;
-      if (current.journal) this.#registry.put(this.#registry.copy(current.journal));
-      if (!journalled || current.journal) {
-        await this.#deps.store.startCommand(record.id, current.journal ? { conferences: [current.journal] } : undefined);
-        journalled = true;
-      }
-      const latest = (): ConferenceState | undefined => this.#registry.copy(this.#registry.get(current.confId));
-      const recovered = inDoubt ? await this.#recoveredReply(current.bridgeId, current.command) : 'send';
-      if (recovered === 'unknown') {
-        // Without the bridge's state a resend might do it twice: answered as the link being down.
-        log.warn({ op: current.command.op }, 'cannot tell whether a command from before the restart reached the bridge; not sending it');
-        step = current.onError?.('BRIDGE_ERR_LINK_DOWN', latest()) ?? answer(msg, resultOfBridgeError('BRIDGE_ERR_LINK_DOWN'), latest());
-        continue;
-      }
-      if (recovered !== 'send') {
-        log.info({ op: current.command.op }, 'command had reached the bridge before the restart; not sent again');
-        step = current.then(recovered.reply, latest());
-        continue;
-      }
-      try {
-        const reply = await this.#execute(current.bridgeId, current.command);
-        step = current.then(reply, latest());
-      } catch (err) {
-        const code = bridgeErrorCode(err);
-        if (code === undefined) log.error({ err, op: current.command.op }, 'bridge command failed unexpectedly');
-        else log.warn({ code, op: current.command.op }, 'bridge command failed');
-        step = current.onError?.(code, latest()) ?? answer(msg, resultOfBridgeError(code), latest());
-      }
-    }
-    const e = step.effects;
-    if (e.unroutable) {
-      this.counters.bump(this.counters.unroutable, e.unroutable);
-      log.warn({ type: msg.type, reason: e.unroutable }, 'message names an unknown conference or caller and has no response; dropped');
-    }
-    if (step.dialOutRefusal) this.counters.bump(this.counters.dialOutRefusals, step.dialOutRefusal);
-    this.counters.bump(this.counters.commands, `${msg.type}:${e.result ?? '-'}`);
-    if (inDoubt) this.counters.commandsRecovered++;
-    await this.#commit(e, record.id);
-  }
-
-  /**
-   * For a command that may have reached the bridge before a crash: the reply it had, read from
-   * the bridge's snapshot; `send` when it did not take effect; `unknown` when no snapshot can be had.
-   */
-  async #recoveredReply(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<{ reply: unknown } | 'send' | 'unknown'> {
-    let snapshot = this.#recoverySnapshots.get(bridgeId);
-    if (!snapshot) {
-      try {
-        snapshot = await this.#execute<BridgeSnapshot>(bridgeId, { op: 'snapshot' });
-        this.#recoverySnapshots.set(bridgeId, snapshot);
-      } catch {
-        return 'unknown';
-      }
-    }
-    return replyFromSnapshot(snapshot, command) ?? 'send';
+    return this.#queues.enqueue(record.message.ExtConfID, () => this.#runner.run(record, inDoubt));
   }
 
   /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
@@ -424,17 +356,6 @@ export class Engine {
 
   #context(): TransitionContext {
     return { now: this.#clock.now(), newMsgId: () => randomUUID(), options: this.#deps.options };
-  }
-
-  #commandContext(commandId: number, inDoubt: boolean): CommandContext {
-    return {
-      ...this.#context(),
-      commandId,
-      inDoubt,
-      newConfId: () => randomUUID(),
-      admit: (attendeeCount) => admit(this.#loads(), attendeeCount, this.#deps.options.admission.redirectURL !== undefined),
-      capabilities: (bridgeId) => this.#drivers.get(bridgeId)?.capabilities,
-    };
   }
 
   #loads(): BridgeLoad[] {
