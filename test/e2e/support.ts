@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/adaptor/config.js';
 import { Daemon } from '../../src/adaptor/main.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
-import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+import { WebexSim, type A2WType } from '../../src/webex-sim/webex-sim.js';
 import { testKeyPair } from '../shell/support.js';
 
 export interface Stack {
@@ -159,6 +159,13 @@ export function w2a(sim: WebexSim) {
       ...extra,
     }),
   };
+}
+
+/** Sends one command, expects Confirmation 0, and resolves with its response message. */
+export async function sendAndAnswer<T extends A2WType>(sim: WebexSim, message: W2AMessage, response: T) {
+  const sent = await sim.send([message]);
+  if (sent.result !== 0) throw new Error(`${message.type} ${message.MsgID}: Confirmation ${sent.result ?? sent.reason}`);
+  return (await sim.next(response, (m) => m.MsgID === message.MsgID)).message;
 }
 
 /** Creates a conference and waits until WebEx hears it is running. */
