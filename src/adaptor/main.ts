@@ -11,7 +11,7 @@
  * -> stop listening -> close the engine and its drivers -> close the store -> the emulator.
  * Why it stopped is logged first and last.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
@@ -28,7 +28,7 @@ import { HttpPoster } from './poster.js';
 import { MemoryStore } from './store/memory-store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
-import { loadCertificate } from './tls.js';
+import { loadCertificate, readConfigured } from './tls.js';
 
 /** How long in-flight commands and the outbox get to finish on a graceful stop. */
 export const SHUTDOWN_DRAIN_MS = 10_000;
@@ -123,7 +123,7 @@ export class Daemon {
 
     const poster = new HttpPoster({
       isAllowed: isAllowedWbxHost,
-      ...(config.webex.tls.caFile ? { ca: await readFile(config.webex.tls.caFile, 'utf8') } : {}),
+      ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
       trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
       maxSockets: config.webex.client.maxSockets,
       keepAliveMs: config.webex.client.keepAliveMs,

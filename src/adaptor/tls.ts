@@ -78,7 +78,8 @@ export async function loadCertificate(
   return { keyPair, origin: 'generated', certFile };
 }
 
-async function readConfigured(file: string, key: string): Promise<string> {
+/** Reads a file named by the configuration; a failure names the key, so the fix is obvious. */
+export async function readConfigured(file: string, key: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
