@@ -1,8 +1,6 @@
 /**
- * W2A commands as state transitions (spec 3). A handler looks at the conference as it is and
- * returns a Step: either the final Effects, or one bridge command plus what to do with its
- * reply (given the conference as it is by then, since bridge events may have changed it while
- * the command was on the wire). The engine runs the bridge commands; nothing here does I/O.
+ * W2A commands as state transitions (spec 3): one handler per element, each returning a Step
+ * (step.ts). W2A_CreateConference is in create.ts.
  *
  * Recovery: a command that may have reached the bridge before a crash is planned again; the
  * engine then checks each of its bridge commands against the bridge's snapshot
@@ -10,208 +8,16 @@
  * the bridge are derived from the command's store id, never drawn at random.
  */
 import type { BridgeCommand } from '../../bridges/driver.js';
-import type { BridgeErrorCode } from '../../bridges/errors.js';
-import { RESULT, type MessageOf, type ResponseResult, type W2AMessage } from '../../protocol/index.js';
-import type { Admission } from '../admission.js';
-import { checkDialOut, recentDialOuts, type DialOutRefusal } from '../dial-policy.js';
-import {
-  callerStateFields, conferenceChange, effects, hasNonDefaultState, isRequest, openStatus, response,
-  userChange, userEnter,
-  type Effects, type Outgoing, type RequestMessage, type TransitionContext,
-} from './effects.js';
+import { RESULT, type MessageOf, type W2AMessage } from '../../protocol/index.js';
+import { checkDialOut, recentDialOuts } from '../dial-policy.js';
+import { callerStateFields, conferenceChange, effects, openStatus, response, userChange } from './effects.js';
+import { conferenceEnded, dialOutFinished } from './events.js';
+import { createConference } from './create.js';
 import { resultOfBridgeError } from './results.js';
 import { isJoined, setMute, type ConferenceState, type DepartedCaller, type DialingCaller, type JoinedCaller } from './state.js';
-import { conferenceEnded, dialOutFinished } from './events.js';
+import { answer, closedResult, done, onBridge, whenOpen, type CommandContext, type Handler, type Step } from './step.js';
 
-export interface CommandContext extends TransitionContext {
-  /** The store's id of this command: stable across a restart, so ids derived from it are too. */
-  commandId: number;
-  /** This command may have reached the bridge before a crash (it is being finished by recovery). */
-  inDoubt: boolean;
-  newConfId(): string;
-  admit(attendeeCount: number): Admission;
-  capabilities(bridgeId: string): { dialOut: boolean; subConferences: boolean; maxSubConferences: number; passthrough: boolean } | undefined;
-}
-
-export type Step =
-  | { kind: 'done'; effects: Effects; dialOutRefusal?: DialOutRefusal }
-  | {
-      kind: 'bridge';
-      bridgeId: string;
-      confId: string;
-      command: BridgeCommand;
-      /** The conference to keep before the command goes out (so events it causes find it). */
-      journal?: ConferenceState;
-      then(reply: unknown, conf: ConferenceState | undefined): Step;
-      /** A bridge error this command handles itself; undefined: answer the mapped Result. */
-      onError?(code: BridgeErrorCode | undefined, conf: ConferenceState | undefined): Step | undefined;
-    };
-
-const done = (e: Effects): Step => ({ kind: 'done', effects: e });
-
-/** Answers `request` with `result`, changing nothing. */
-export function answer(request: W2AMessage, result: ResponseResult, conf: ConferenceState | undefined): Step {
-  if (!isRequest(request)) return done(effects());
-  return done(effects({ out: [response(request, result, conf)], result }));
-}
-
-/** The Result for a command addressed to a conference that is not open, if it is not. */
-function closedResult(conf: ConferenceState | undefined): ResponseResult | undefined {
-  if (!conf) return RESULT.CONF_NOT_FOUND;
-  if (conf.status === 'ended') return RESULT.ENDED;
-  // Only a crash can leave a command queued behind an unfinished create; its fate is unknown.
-  if (conf.status === 'creating' || conf.bridgeConfId === undefined) return RESULT.BRIDGE_FAILED;
-  return undefined;
-}
-
-/** Runs `run` on the conference if it is open, else answers why not (10, 13 or 32). */
-function whenOpen(conf: ConferenceState | undefined, msg: W2AMessage, run: (conf: ConferenceState) => Step): Step {
-  const closed = closedResult(conf);
-  return closed !== undefined || !conf ? answer(msg, closed ?? RESULT.CONF_NOT_FOUND, conf) : run(conf);
-}
-
-/** One bridge command for `conf`. */
-function onBridge(
-  conf: ConferenceState,
-  command: BridgeCommand,
-  then: (latest: ConferenceState) => Step,
-  onError?: (code: BridgeErrorCode | undefined, latest: ConferenceState) => Step | undefined,
-): Step {
-  const step: Step = { kind: 'bridge', bridgeId: conf.bridgeId, confId: conf.confId, command, then: (_r, latest) => then(latest ?? conf) };
-  if (onError) step.onError = (code, latest) => onError(code, latest ?? conf);
-  return step;
-}
-
-type Handler<T extends W2AMessage['type']> = (
-  conf: ConferenceState | undefined,
-  msg: MessageOf<T>,
-  ctx: CommandContext,
-) => Step;
-
-// --- 3.1 Conference life -------------------------------------------------------------------
-
-function createExtras(conf: ConferenceState, ctx: CommandContext): Partial<MessageOf<'A2W_RspCreateConference'>> {
-  const { numbers, hybrid } = ctx.options;
-  const extra: Partial<MessageOf<'A2W_RspCreateConference'>> = { AccessCode: conf.confKey };
-  if (numbers.tollNumber && conf.classes.tollCallIn) extra.TollNumber = numbers.tollNumber;
-  if (numbers.tollFreeNumber && conf.classes.tollFreeCallIn) extra.TollFreeNumber = numbers.tollFreeNumber;
-  if (numbers.globalNumberURL) extra.GlobalNumberURL = numbers.globalNumberURL;
-  if (hybrid.enabled) {
-    extra.HybridSDKEnabled = true;
-    if (hybrid.sdkToken !== undefined) extra.HybridSDKToken = hybrid.sdkToken;
-    if (hybrid.clientURL !== undefined) extra.HybridClientURL = hybrid.clientURL;
-    if (hybrid.adhocInstall !== undefined) extra.AdhocInstall = hybrid.adhocInstall;
-    if (hybrid.seamlessSwitchEnabled !== undefined) extra.SeamlessSwitchEnabled = hybrid.seamlessSwitchEnabled;
-    if (hybrid.appDetection !== undefined) extra.AppDetection = hybrid.appDetection;
-  }
-  return extra;
-}
-
-function newConference(msg: MessageOf<'W2A_CreateConference'>, bridgeId: string, ctx: CommandContext): ConferenceState {
-  return {
-    confId: ctx.newConfId(),
-    confKey: msg.ConfKey,
-    extConfID: msg.ExtConfID,
-    formerExtConfIDs: [],
-    wbxHostName: msg.WbxHostName,
-    bridgeId,
-    bridgeConfId: undefined,
-    status: 'creating',
-    entryTone: (['none', 'beep', 'announce'] as const)[msg.EntryTone ?? 0],
-    silentJoin: msg.SilentJoin ?? false,
-    muteOnEntry: msg.MuteOnEntry ?? false,
-    attendeeCount: msg.AttendeeCount ?? 0,
-    // Call-backs abroad cost most and are the toll-fraud target: enabled only when asked for.
-    classes: {
-      tollCallIn: msg.TollCallIn ?? true,
-      tollFreeCallIn: msg.TollFreeCallIn ?? true,
-      domesticCallBack: msg.DomesticCallBack ?? true,
-      intlCallBack: msg.IntlCallBack ?? false,
-    },
-    muteAll: undefined,
-    lastActivityAt: ctx.now,
-    recentDialOutsAt: [],
-    callers: [],
-  };
-}
-
-/** The bridge conference exists: answer, then Status 1 and Status 0 (spec 3.1). */
-function created(conf: ConferenceState, msg: MessageOf<'W2A_CreateConference'>, bridgeConfId: string, ctx: CommandContext): Step {
-  conf.bridgeConfId = bridgeConfId;
-  conf.status = 'running';
-  return done(effects({
-    conferences: [conf],
-    out: [
-      response(msg, RESULT.DONE, conf, createExtras(conf, ctx)),
-      conferenceChange(conf, 1, ctx),
-      conferenceChange(conf, 0, ctx),
-    ],
-    result: RESULT.DONE,
-  }));
-}
-
-/**
- * Re-creation with the same ConfKey (a WebEx server fail-over, spec 3.1): the running conference
- * takes the new ExtConfID and WbxHostName, and the new server hears the whole roster.
- */
-function reattached(conf: ConferenceState, msg: MessageOf<'W2A_CreateConference'>, ctx: CommandContext): Step {
-  if (conf.extConfID !== msg.ExtConfID && !conf.formerExtConfIDs.includes(conf.extConfID)) {
-    conf.formerExtConfIDs.push(conf.extConfID);
-  }
-  conf.extConfID = msg.ExtConfID;
-  // Ringing dial-outs ordered through the failed server are answered to its successor.
-  for (const c of conf.callers) {
-    if (c.phase === 'dialing' && c.request.url === conf.wbxHostName) c.request.url = msg.WbxHostName;
-  }
-  conf.wbxHostName = msg.WbxHostName;
-  conf.lastActivityAt = ctx.now;
-  const out: Outgoing[] = [response(msg, RESULT.DONE, conf, createExtras(conf, ctx)), conferenceChange(conf, openStatus(conf), ctx)];
-  for (const caller of conf.callers.filter(isJoined)) {
-    caller.enterMsgID = ctx.newMsgId();
-    out.push(userEnter(conf, caller));
-    if (caller.extCallID !== undefined && hasNonDefaultState(caller)) {
-      userChange(conf, caller, callerStateFields(caller), ctx, out);
-    }
-  }
-  return done(effects({ conferences: [conf], out, result: RESULT.DONE }));
-}
-
-/** `conf`: the live conference with this ConfKey, if any. */
-const createConference: Handler<'W2A_CreateConference'> = (conf, msg, ctx) => {
-  if (conf && conf.status !== 'creating' && conf.status !== 'ended') return reattached(conf, msg, ctx);
-  let creating: ConferenceState;
-  if (conf?.status === 'creating') {
-    // Another ExtConfID's create of this key is under way right now: not a second bridge conference.
-    if (!ctx.inDoubt) return answer(msg, RESULT.KEY_IN_USE, conf);
-    // Left unfinished by a crash: the engine checks the bridge before creating it again.
-    creating = conf;
-  } else {
-    const admission = ctx.admit(msg.AttendeeCount ?? 0);
-    if (admission.kind === 'refused') {
-      const extra = admission.result === RESULT.REDIRECTED && ctx.options.admission.redirectURL
-        ? { RedirectURL: ctx.options.admission.redirectURL } : {};
-      return done(effects({ out: [response(msg, admission.result, undefined, extra)], result: admission.result }));
-    }
-    creating = newConference(msg, admission.bridgeId, ctx);
-  }
-  const failed = (result: ResponseResult): Step => {
-    creating.status = 'ended';
-    creating.endedAt = ctx.now;
-    return done(effects({ conferences: [creating], out: [response(msg, result, creating)], result }));
-  };
-  return {
-    kind: 'bridge',
-    bridgeId: creating.bridgeId,
-    confId: creating.confId,
-    journal: creating,
-    command: {
-      op: 'createConference',
-      options: { confKey: creating.confKey, entryTone: creating.entryTone, silentJoin: creating.silentJoin, muteOnEntry: creating.muteOnEntry },
-    },
-    then: (reply, latest) => created(latest ?? creating, msg, (reply as { bridgeConfId: string }).bridgeConfId, ctx),
-    onError: (code) => failed(resultOfBridgeError(code)),
-  };
-};
+export { answer, type CommandContext, type Step } from './step.js';
 
 /** Runs `commands` one after another, ignoring failures, then continues with `next`. */
 function sequence(conf: ConferenceState, commands: BridgeCommand[], next: (conf: ConferenceState) => Step): Step {
@@ -437,4 +243,3 @@ export function planCommand(conf: ConferenceState | undefined, msg: W2AMessage, 
   return (HANDLERS[msg.type] as Handler<W2AMessage['type']>)(conf, msg, ctx);
 }
 
-export type { RequestMessage };
