@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { nextEvent } from '../../src/common/typed-emitter.js';
 import { startStack, w2a, type Stack } from './support.js';
 
 /**
@@ -90,5 +91,22 @@ describe('a meeting end to end', () => {
     await sim.next('A2W_NotifyConferenceChange', (m) => m.ExtConfID === confId && m.Status === 3);
     const bridge = await emulator.state();
     assert.equal(bridge.conferences.filter((c) => c.options.confKey === confKey).length, 0);
+  });
+
+  test('a stopping daemon answers Confirmation 7 while its drain delivers what is pending', async () => {
+    const { sim, daemon } = stack;
+    // A response WebEx cannot take yet keeps the drain (and so the listener) busy.
+    sim.setPolicy({ kind: 'down' });
+    const pending = w2a(sim).mute(confId, callerExtCallId, false);
+    assert.equal((await sim.send([pending])).result, 0);
+    await nextEvent(sim, 'refused');
+    const stopping = daemon.stop('test: stop intake');
+    const create = w2a(sim).create('conf-too-late', '51500002');
+    const late = await sim.send([create]);
+    assert.equal(late.result, 7, late.reason);
+    sim.setPolicy({ kind: 'ok' });
+    await stopping;
+    assert.equal((await sim.next('A2W_RspMuteUser', (m) => m.MsgID === pending.MsgID)).message.Result, 13);
+    assert.equal(sim.all('A2W_RspCreateConference').filter((r) => r.message.MsgID === create.MsgID).length, 0);
   });
 });

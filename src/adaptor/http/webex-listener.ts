@@ -75,10 +75,13 @@ export class WebexListener {
     return `https://${host}:${port}${this.#options.path}`;
   }
 
-  /** From now on every transaction is answered Confirmation 7. Idempotent. */
+  /**
+   * From now on every transaction is answered Confirmation 7, each on a connection then closed.
+   * Idle kept-alive connections are left open until `close()`: cutting them now would race a
+   * request WebEx is sending on one, which would see a reset instead of the 7. Idempotent.
+   */
   stopIntake(): void {
     this.#intake = 'stopped';
-    this.#server.closeIdleConnections();
   }
 
   /** Stops listening; connections still busy after a grace period are cut. Idempotent. */
