@@ -7,6 +7,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { Daemon } from './main.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** How long the process may linger once the daemon has stopped. */
+const EXIT_GRACE_MS = 2_000;
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
@@ -39,9 +41,17 @@ function waitForStop(daemon: Daemon): Promise<number> {
           process.exit(1);
         });
       }
+      const exit = (code: number): void => {
+        // Everything is closed; should a stray handle still hold the loop, exit regardless.
+        setTimeout(() => {
+          daemon.root.logger.warn({ afterMs: EXIT_GRACE_MS }, 'still running after the stop: exiting');
+          process.exit(code);
+        }, EXIT_GRACE_MS).unref();
+        resolve(code);
+      };
       daemon.stop(reason).then(
-        () => resolve(exitCode),
-        () => resolve(1),
+        () => exit(exitCode),
+        () => exit(1),
       );
     };
     for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal, 0));

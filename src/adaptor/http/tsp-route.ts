@@ -132,6 +132,8 @@ function readBody(req: Request, maxBodyBytes: number): Promise<BodyOutcome> {
     req.on('data', onData);
     req.once('end', () => resolve({ ok: true, body: Buffer.concat(chunks, size) }));
     req.once('error', reject);
+    // A sender that goes away mid-body never ends it; settle so nothing waits forever.
+    req.once('close', () => resolve({ ok: false, result: CONFIRMATION.NOT_WELL_FORMED, reason: 'the body was cut off' }));
   });
 }
 
