@@ -114,7 +114,7 @@ export class Daemon {
     const store = await this.#openStore(dataDir);
     this.#closers.push({ name: 'store', close: () => store.close() });
 
-    const bridges = [...config.bridges.map((b) => ({ ...b }))];
+    const bridges: DriverConfig[] = config.bridges.map((b) => ({ ...b }));
     if (config.emulator.enabled) bridges.push(await this.#startEmulator());
     // Each driver binds its own bridge id to its log lines.
     const drivers: BridgeDriver[] = bridges.map((bridge) => createDriver(bridge, { logger: this.#logger }));
@@ -178,6 +178,9 @@ export class Daemon {
   /** Starts the in-process emulator and returns the bridge entry that reaches it over TCP. */
   async #startEmulator(): Promise<DriverConfig> {
     const { emulator } = this.config;
+    if (this.config.bridges.some((b) => b.id === EMULATOR_BRIDGE_ID)) {
+      throw new Error(`bridges: the id "${EMULATOR_BRIDGE_ID}" is taken by the emulator; rename that bridge or disable the emulator`);
+    }
     const instance = new Emulator({
       host: emulator.host,
       ports: emulator.ports,
@@ -187,9 +190,6 @@ export class Daemon {
     this.#closers.push({ name: 'emulator', close: () => instance.close() });
     const ports = await instance.start();
     this.#emulatorPorts = ports;
-    if (this.config.bridges.some((b) => b.id === EMULATOR_BRIDGE_ID)) {
-      throw new Error(`bridges: the id "${EMULATOR_BRIDGE_ID}" is taken by the emulator; rename that bridge or disable the emulator`);
-    }
     return BRIDGE_SCHEMA.parse({
       id: EMULATOR_BRIDGE_ID,
       driver: 'voyant2313',
