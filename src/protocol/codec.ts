@@ -5,11 +5,11 @@
  */
 import type { CodecOptions, TspCodec } from './api.js';
 import { CONFIRMATION } from './codes.js';
-import { decodeCommands, decodeConfirmation, buildElementTable, type DecodeContext } from './decode.js';
+import { PARSE_OPTIONS, buildElementTable, decodeCommands, decodeConfirmation, type DecodeContext } from './decode.js';
 import { resolveDialect } from './dialect.js';
-import { DtdValidation } from './dtd-validator.js';
 import { generateDtd } from './dtd.js';
 import { encodeConfirmation, encodeMessages, type EncodeContext } from './encode.js';
+import { Libxml2Session } from './libxml2-session.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_MAX_COMMANDS = 100;
@@ -24,22 +24,19 @@ function positiveInteger(name: string, value: number): number {
 
 class Codec implements TspCodec {
   #closed = false;
-  readonly #validation: DtdValidation;
+  readonly #libxml2: Libxml2Session;
   readonly #decoding: DecodeContext;
   readonly #encoding: EncodeContext;
 
   constructor(options: CodecOptions) {
+    // Every option is checked before libxml2 allocates anything that would then leak.
     const names = resolveDialect(options.dialect);
     const isAllowedWbxHost = options.isAllowedWbxHost ?? anyHost;
-    this.#validation = new DtdValidation(generateDtd(names));
-    this.#decoding = {
-      elements: buildElementTable(names),
-      validation: this.#validation,
-      maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
-      maxCommands: positiveInteger('maxCommands', options.maxCommands ?? DEFAULT_MAX_COMMANDS),
-      isAllowedWbxHost,
-    };
-    this.#encoding = { names, validation: this.#validation, isAllowedWbxHost };
+    const maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    const maxCommands = positiveInteger('maxCommands', options.maxCommands ?? DEFAULT_MAX_COMMANDS);
+    this.#libxml2 = new Libxml2Session(generateDtd(names), PARSE_OPTIONS);
+    this.#decoding = { elements: buildElementTable(names), libxml2: this.#libxml2, maxBodyBytes, maxCommands, isAllowedWbxHost };
+    this.#encoding = { names, libxml2: this.#libxml2, isAllowedWbxHost };
   }
 
   decode: TspCodec['decode'] = (body, opts) => {
@@ -71,7 +68,7 @@ class Codec implements TspCodec {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#validation.close();
+    this.#libxml2.close();
   }
 }
 

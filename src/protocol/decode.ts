@@ -10,7 +10,7 @@
  * xml2js: xml2js alone parses a TSP request at about 40% of libxml2-wasm's rate, so a path
  * that also ran it could never keep half the bare-parse rate (bench/protocol.ts).
  */
-import { XmlDocument, ParseOption, type ErrorDetail } from 'libxml2-wasm';
+import { ParseOption, type ErrorDetail } from 'libxml2-wasm';
 import type { ConfirmationDecodeResult, DecodeOptions, DecodeResult } from './api.js';
 import {
   ENVELOPE,
@@ -24,8 +24,8 @@ import {
 } from './catalogue.js';
 import { CONFIRMATION, type ConfirmationResult } from './codes.js';
 import type { WireNames } from './dialect.js';
-import type { DtdValidation } from './dtd-validator.js';
 import { acceptInput } from './input.js';
+import type { Libxml2Session } from './libxml2-session.js';
 import type { TspMessage } from './messages.js';
 import {
   attributeValue,
@@ -50,7 +50,7 @@ export interface ElementEntry {
 
 export interface DecodeContext {
   readonly elements: ReadonlyMap<string, ElementEntry>;
-  readonly validation: DtdValidation;
+  readonly libxml2: Libxml2Session;
   readonly maxBodyBytes: number;
   readonly maxCommands: number;
   readonly isAllowedWbxHost: HostPolicy;
@@ -59,7 +59,7 @@ export interface DecodeContext {
 type Failure = Extract<DecodeResult, { ok: false }>;
 
 // No network, no external entities: the document is refused earlier if it declares any.
-const PARSE_OPTIONS = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
+export const PARSE_OPTIONS = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
 const NOT_XML_SPACE = /[^ \t\r\n]/;
 
 /** The wire-name lookup the decoder uses, built once per codec. */
@@ -119,15 +119,9 @@ function withEnvelope<T>(
 ): T | Failure {
   const input = acceptInput(body, contentType, ctx.maxBodyBytes);
   if (!input.ok) return fail(input.result, input.reason);
-  let doc: XmlDocument;
-  try {
-    doc = XmlDocument.fromBuffer(
-      input.bytes,
-      input.override ? { encoding: input.override, option: PARSE_OPTIONS } : { option: PARSE_OPTIONS },
-    );
-  } catch (err) {
-    return fail(CONFIRMATION.NOT_WELL_FORMED, libxmlReason((err as { details?: ErrorDetail[] }).details, 'not well-formed'));
-  }
+  const parsed = ctx.libxml2.parse(input.bytes, input.override);
+  if (!parsed.ok) return fail(CONFIRMATION.NOT_WELL_FORMED, libxmlReason(parsed.errors, 'not well-formed'));
+  const doc = parsed.doc;
   try {
     const root = rootElement(doc);
     const rootName = nameOf(root);
@@ -153,11 +147,11 @@ function withEnvelope<T>(
         transId,
       );
     }
-    const invalid = ctx.validation.errors(doc);
+    const invalid = ctx.libxml2.invalidities(doc);
     if (invalid.length > 0) return fail(CONFIRMATION.INVALID, libxmlReason(invalid, 'not valid'), transId);
     return use({ transId, children, names });
   } finally {
-    doc.dispose();
+    ctx.libxml2.free(doc);
   }
 }
 

@@ -6,18 +6,18 @@
  * A bad message here is a bug in the caller, so it throws TspEncodeError naming the field.
  */
 import { Builder } from 'xml2js';
-import { XmlDocument, ParseOption, type ErrorDetail } from 'libxml2-wasm';
+import type { ErrorDetail } from 'libxml2-wasm';
 import { TspEncodeError } from './api.js';
 import { ENVELOPE, MESSAGES, attributesOf, specOf, type MessageType } from './catalogue.js';
 import type { ConfirmationResult } from './codes.js';
 import type { WireNames } from './dialect.js';
-import type { DtdValidation } from './dtd-validator.js';
+import type { Libxml2Session } from './libxml2-session.js';
 import type { TspMessage } from './messages.js';
 import { toWire, valueProblem, type HostPolicy } from './values.js';
 
 export interface EncodeContext {
   readonly names: WireNames;
-  readonly validation: DtdValidation;
+  readonly libxml2: Libxml2Session;
   readonly isAllowedWbxHost: HostPolicy;
 }
 
@@ -67,23 +67,18 @@ function wireAttributes(ctx: EncodeContext, message: TspMessage): Record<string,
   return attrs;
 }
 
-function describe(detail: ErrorDetail | undefined, fallback: unknown): string {
-  return detail ? `line ${detail.line}: ${detail.message.trim()}` : String(fallback);
+function describe(detail: ErrorDetail | undefined): string {
+  return detail ? `line ${detail.line}: ${detail.message.trim()}` : 'no detail';
 }
 
 function assertValid(ctx: EncodeContext, xml: string): void {
-  let doc: XmlDocument;
+  const parsed = ctx.libxml2.parse(Buffer.from(xml, 'utf8'), 'UTF-8');
+  if (!parsed.ok) throw new TspEncodeError(`the document is not well-formed: ${describe(parsed.errors[0])}`);
   try {
-    doc = XmlDocument.fromString(xml, { option: ParseOption.XML_PARSE_NONET });
-  } catch (err) {
-    const reason = describe((err as { details?: ErrorDetail[] }).details?.[0], err);
-    throw new TspEncodeError(`the document is not well-formed: ${reason}`, { cause: err });
-  }
-  try {
-    const invalid = ctx.validation.errors(doc);
-    if (invalid.length > 0) throw new TspEncodeError(`the document does not validate: ${describe(invalid[0], 'not valid')}`);
+    const invalid = ctx.libxml2.invalidities(parsed.doc);
+    if (invalid.length > 0) throw new TspEncodeError(`the document does not validate: ${describe(invalid[0])}`);
   } finally {
-    doc.dispose();
+    ctx.libxml2.free(parsed.doc);
   }
 }
 

@@ -4,24 +4,22 @@
  * attribute visited; on a TSP document that costs more than parsing it, which alone would take
  * the decode path below half the bare-parse rate (figures in bench/protocol.ts and the commit
  * that introduced this module). The accessors are the ones the node classes themselves use,
- * typed by the package; only the document's pointer is reached past the public surface.
+ * exported and typed by the package.
  *
  * Pointers are valid only until the document is disposed; callers copy out strings first.
  */
-import type { XmlDocument } from 'libxml2-wasm';
 import {
   XmlNodeStruct,
   XmlNodeType,
   xmlDocGetRootElement,
   xmlNodeGetContent,
 } from 'libxml2-wasm/lib/libxml2.mjs';
+import type { DocPtr } from './libxml2-session.js';
 
 /** A libxml2 node pointer inside the WebAssembly heap. */
 export type NodePtr = number;
 
-export function rootElement(doc: XmlDocument): NodePtr {
-  return xmlDocGetRootElement((doc as unknown as { _ptr: number })._ptr);
-}
+export const rootElement = (doc: DocPtr): NodePtr => xmlDocGetRootElement(doc);
 
 export function elementChildren(parent: NodePtr): NodePtr[] {
   const out: NodePtr[] = [];

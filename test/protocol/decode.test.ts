@@ -279,3 +279,14 @@ test('a host policy that throws gives Result 8, not an exception', async () => {
     broken.close();
   }
 });
+
+test('decoding stays right across the parser context being renewed (every 10,000 documents)', () => {
+  const good = Buffer.from(document('W2A_MuteUser', MUTE));
+  const bad = Buffer.from(document('W2A_MuteUser', MUTE.replace('Mute="1"', 'Mute="9"')));
+  for (let i = 0; i < 10_050; i++) {
+    const result = w2a(i % 2 ? bad : good);
+    assert.equal(result.ok ? 0 : result.result, i % 2 ? CONFIRMATION.INVALID : CONFIRMATION.OK, `document ${i}`);
+  }
+  const last = w2a(document(`W2A_Made_Up_${'x'.repeat(40)}`, 'a="1"'));
+  refused(last, CONFIRMATION.INVALID, /^line 3: No declaration for element W2A_Made_Up_x+/);
+});
