@@ -20,7 +20,7 @@ export interface CodecOptions {
   maxBodyBytes?: number;
   /** Confirmation 6 above this many commands in one transaction. Default 100. */
   maxCommands?: number;
-  /** WbxHostName / RedirectURL policy: the allowed WebEx hosts. Default: any http(s) URL. */
+  /** WbxHostName policy: the allowed WebEx hosts. Default: any http(s) URL. */
   isAllowedWbxHost?: (url: string) => boolean;
 }
 

@@ -177,7 +177,9 @@ export const MESSAGES = {
       TollFreeNumber: opt(PHONE),
       AccessCode: opt(NUMBER_TEXT),
       GlobalNumberURL: opt(URL),
-      RedirectURL: opt(HOST_URL),
+      // A peer adaptor from the operator's configuration, never a value WebEx sent: the WebEx-host
+      // allow-list is not its policy, only the URL rules are.
+      RedirectURL: opt(URL),
       ...HYBRID,
     },
   },

@@ -9,7 +9,7 @@
 import { LIMITS, type ValueSpec } from './catalogue.js';
 
 export type WireValue = string | number | boolean;
-/** Says whether a URL in WbxHostName / RedirectURL may be used. */
+/** Says whether a URL in WbxHostName may be used. */
 export type HostPolicy = (url: string) => boolean;
 
 const CONF_KEY = /^[0-9]{4,16}$/;

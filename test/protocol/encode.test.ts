@@ -105,3 +105,19 @@ test('a closed codec refuses with Busy and close is idempotent', async () => {
   const decoded = closing.decode(codec.encode('t', [SAMPLES.W2A_MuteUser]), { direction: 'W2A' });
   assert.equal(decoded.ok ? 0 : decoded.result, CONFIRMATION.BUSY);
 });
+
+test('RedirectURL names a peer adaptor: the WebEx-host policy does not apply to it, the URL rules do', async () => {
+  const webexOnly = await createCodec({ isAllowedWbxHost: (url) => new URL(url).hostname.endsWith('.webex.example') });
+  try {
+    const redirect = { ...SAMPLES.A2W_RspCreateConference, Result: 50 as const, RedirectURL: 'https://adaptor2.provider.example/tsp' };
+    const decoded = webexOnly.decode(webexOnly.encode('t-redirect', [redirect]), { direction: 'A2W' });
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+    assert.equal((decoded.messages[0] as typeof redirect).RedirectURL, 'https://adaptor2.provider.example/tsp');
+    assert.throws(
+      () => webexOnly.encode('t-bad', [{ ...redirect, RedirectURL: 'ftp://adaptor2.provider.example/tsp' }]),
+      (err: unknown) => err instanceof TspEncodeError && /RedirectURL/.test(err.message),
+    );
+  } finally {
+    webexOnly.close();
+  }
+});
