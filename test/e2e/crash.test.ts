@@ -21,10 +21,10 @@ const KILLS = Number(process.env.CRASH_KILLS ?? 5);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 /** Meetings run one after another until the kills are done, within these bounds. */
 const MIN_ROUNDS = 2;
-const MAX_ROUNDS = 10;
+const MAX_ROUNDS = 20;
 /** Random kill moments, after each restart is ready. */
 const KILL_AFTER_MIN_MS = 100;
-const KILL_AFTER_MAX_MS = 1_500;
+const KILL_AFTER_MAX_MS = 800;
 /** Retries of one W2A transaction while the daemon is down (each waits up to 1 s). */
 const SEND_RETRIES = 120;
 const A2W_WAIT_MS = 60_000;
@@ -138,11 +138,13 @@ describe('crash test: SIGKILL at random moments of a meeting', () => {
     })();
 
     const confirmed: W2AMessage[] = [];
+    const transIds = new Map<W2AMessage, string>();
     /** Sends until confirmed, then waits for the response: the script's next step relies on it. */
     const send = async (message: W2AMessage): Promise<void> => {
       const outcome = await sim.send([message], { retries: SEND_RETRIES });
       assert.equal(outcome.result, 0, `${message.type} ${message.MsgID}: ${outcome.reason ?? ''}`);
       confirmed.push(message);
+      transIds.set(message, outcome.transId);
       const response = message.type.replace('W2A_', 'A2W_Rsp') as A2WType;
       const rsp = await sim.next(response, (m) => m.MsgID === message.MsgID, A2W_WAIT_MS);
       assert.equal((rsp.message as { Result: number }).Result, 0, `${rsp.message.type} ${message.MsgID}`);
@@ -196,6 +198,17 @@ describe('crash test: SIGKILL at random moments of a meeting', () => {
     assert.equal(count('lockConference'), countOf('W2A_LockConference'));
     assert.equal(count('mute'), countOf('W2A_MuteUser'));
     assert.deepEqual((await control.state()).conferences, [], 'every conference ended on the bridge');
+
+    // TransIDs are remembered across restarts: the very first one, sent again, is confirmed
+    // and not acted on. A later command of the same conference closes the window.
+    const first = confirmed[0]!;
+    const commandsBefore = executed.length;
+    assert.equal((await sim.send([first], { transId: transIds.get(first)!, retries: SEND_RETRIES })).result, 0);
+    const marker = build.mute(first.ExtConfID, 'call-none', true);
+    assert.equal((await sim.send([marker], { retries: SEND_RETRIES })).result, 0);
+    await sim.next('A2W_RspMuteUser', (m) => m.MsgID === marker.MsgID, A2W_WAIT_MS);
+    assert.equal(sim.received.filter((r) => r.message.MsgID === first.MsgID).length, 1, 'no second response');
+    assert.equal(executed.length, commandsBefore, 'nothing carried out again');
 
     // WebEx heard every notification of the meeting, in order. (Repeats of a change in a row
     // are collapsed: whether the bridge's echo of a change the adaptor ordered is reported
