@@ -174,7 +174,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
   }
 
   /** A fresh id for TransIDs, MsgIDs and ExtCallIDs made by this simulator. */
-  newId(kind: 'trans' | 'msg' | 'call' | 'conf'): string {
+  newId(kind: 'trans' | 'msg' | 'call'): string {
     this.#counter += 1;
     return `${this.#options.idPrefix ?? 'wbx'}-${kind}-${this.#counter}`;
   }
@@ -242,7 +242,8 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
       this.#server.closeAllConnections();
       await closed;
     }
-    this.#codec?.close();
+    // A codec handed in belongs to the caller.
+    if (!this.#options.codec) this.#codec?.close();
   }
 
   async #sendBody(transId: string, body: string, retries: number): Promise<SendOutcome> {

@@ -100,6 +100,12 @@ describe('the WebEx simulator', () => {
     });
   });
 
+  test('sends any body as it is, to see how the adaptor refuses it', async () => {
+    const answer = await sim.sendRaw('<WbxTSPSchema');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.result, CONFIRMATION.NOT_WELL_FORMED);
+  });
+
   test('next() names what it waited for when it times out', async () => {
     await assert.rejects(sim.next('A2W_RspExpelUser', () => true, 50), /no A2W_RspExpelUser within 50 ms/);
   });
