@@ -13,6 +13,7 @@
  * waits for the message it expects (`await sim.next('A2W_RspCreateConference', m => ...)`)
  * instead of sleeping.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -95,7 +96,10 @@ export interface WebexSimOptions {
   answerUserEnter?: boolean;
   /** Further attempts of such an answer while the adaptor is unreachable or busy (default 20). */
   answerRetries?: number;
-  /** Prefix of the TransIDs, ExtCallIDs and MsgIDs this simulator makes (default `wbx`). */
+  /**
+   * Prefix of the TransIDs, ExtCallIDs and MsgIDs this simulator makes. Default: `wbx-` and a
+   * random tag, so two simulators (or one restarted) never reuse a TransID the adaptor remembers.
+   */
   idPrefix?: string;
   codec?: TspCodec;
 }
@@ -124,6 +128,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
   #seenTransIds = new Set<string>();
   #repeats = new Map<string, number>();
   #counter = 0;
+  #idPrefix: string;
   #pendingAnswers = new Set<Promise<unknown>>();
   #state: 'new' | 'running' | 'closed' = 'new';
   /** Aborts this simulator's own posts in flight when it closes. */
@@ -132,6 +137,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
   constructor(options: WebexSimOptions) {
     super();
     this.#options = options;
+    this.#idPrefix = options.idPrefix ?? `wbx-${randomBytes(3).toString('hex')}`;
     this.#client = new HttpPoster({
       isAllowed: () => true,
       ...(options.adaptorCa ? { ca: options.adaptorCa } : {}),
@@ -176,7 +182,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
   /** A fresh id for TransIDs, MsgIDs and ExtCallIDs made by this simulator. */
   newId(kind: 'trans' | 'msg' | 'call'): string {
     this.#counter += 1;
-    return `${this.#options.idPrefix ?? 'wbx'}-${kind}-${this.#counter}`;
+    return `${this.#idPrefix}-${kind}-${this.#counter}`;
   }
 
   /** Posts one W2A transaction and returns its Confirmation. */

@@ -14,6 +14,7 @@ export class ServeProcess {
   readonly lines: Record<string, unknown>[] = [];
   readonly stderr: string[] = [];
   #child: ChildProcess | undefined;
+  #lineWaiters = new Set<(line: Record<string, unknown>) => boolean>();
   #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
 
   /** Starts `serve --config file`; resolves with the WebEx endpoint URL once it is ready. */
@@ -39,6 +40,7 @@ export class ServeProcess {
           parsed = { msg: line };
         }
         this.lines.push(parsed);
+        for (const waiter of this.#lineWaiters) if (waiter(parsed)) this.#lineWaiters.delete(waiter);
         if (typeof parsed.webex === 'string' && String(parsed.msg).startsWith('tsp-adaptor ready')) {
           clearTimeout(timer);
           resolve(parsed.webex);
@@ -46,6 +48,20 @@ export class ServeProcess {
       });
     });
     return ready;
+  }
+
+  /** Resolves with the first log line (already logged or to come) whose message starts with `prefix`. */
+  waitForLine(prefix: string): Promise<Record<string, unknown>> {
+    const matches = (line: Record<string, unknown>) => String(line.msg).startsWith(prefix);
+    const found = this.lines.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => {
+      this.#lineWaiters.add((line) => {
+        if (!matches(line)) return false;
+        resolve(line);
+        return true;
+      });
+    });
   }
 
   /** Sends `signal` and resolves with how the process ended. */

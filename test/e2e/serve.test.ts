@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { nextEvent } from '../../src/common/typed-emitter.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from './serve-process.js';
@@ -23,6 +24,18 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     const failed = err as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** A configuration file whose data directory already holds a certificate (spares the key generation). */
+async function serveConfig(parent: string) {
+  const dir = await mkdtemp(path.join(parent, 'serve-'));
+  const config = path.join(dir, 'serve.yaml');
+  await writeFile(config, `store:\n  dataDir: ${JSON.stringify(path.join(dir, 'var'))}\nwebex:\n  port: 8443\n`);
+  const keyPair = await testKeyPair();
+  await mkdir(path.join(dir, 'var', 'tls'), { recursive: true });
+  await writeFile(path.join(dir, 'var', 'tls', 'webex-cert.pem'), keyPair.cert);
+  await writeFile(path.join(dir, 'var', 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+  return { config, keyPair };
 }
 
 describe('tsp-adaptor serve and check-config', () => {
@@ -47,13 +60,7 @@ describe('tsp-adaptor serve and check-config', () => {
   });
 
   test('serve runs on a file with env overrides, takes a meeting, and stops in order on SIGTERM', async () => {
-    const config = path.join(dir, 'serve.yaml');
-    await writeFile(config, `store:\n  dataDir: ${JSON.stringify(path.join(dir, 'var'))}\nwebex:\n  port: 8443\n`);
-    // A certificate already in the data directory is reused (and spares the key generation).
-    const keyPair = await testKeyPair();
-    await mkdir(path.join(dir, 'var', 'tls'), { recursive: true });
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-cert.pem'), keyPair.cert);
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+    const { config, keyPair } = await serveConfig(dir);
     const serve = new ServeProcess();
     const url = await serve.start(config, { TSP_WEBEX__PORT: '0', TSP_LOG__LEVEL: 'info' });
     assert.doesNotMatch(url, /:8443\//, 'the environment overrides the file');
@@ -70,6 +77,28 @@ describe('tsp-adaptor serve and check-config', () => {
       const shutting = messages.findIndex((m) => m.startsWith('shutting down (SIGTERM)'));
       const stopped = messages.findIndex((m) => m.startsWith('stopped (SIGTERM)'));
       assert.ok(shutting >= 0 && stopped > shutting, 'why it stopped is logged first and last');
+    } finally {
+      await serve.stop('SIGKILL');
+      await sim.close();
+    }
+  });
+
+  test('a second SIGTERM during a drain that cannot finish exits at once with 1', async () => {
+    const { config, keyPair } = await serveConfig(dir);
+    const serve = new ServeProcess();
+    const url = await serve.start(config, { TSP_WEBEX__PORT: '0', TSP_LOG__LEVEL: 'info' });
+    const sim = new WebexSim({ adaptorUrl: url, adaptorCa: keyPair.cert, keyPair });
+    await sim.start();
+    try {
+      // WebEx is away, so the drain waits for the outbox.
+      sim.setPolicy({ kind: 'down' });
+      assert.equal((await sim.send([w2a(sim).create('conf-forced', '11223355')])).result, 0);
+      await nextEvent(sim, 'refused');
+      const exited = serve.stop('SIGTERM');
+      await serve.waitForLine('shutting down (SIGTERM)');
+      await serve.stop('SIGTERM');
+      assert.equal((await exited).code, 1);
+      assert.ok(serve.lines.some((l) => String(l.msg).startsWith('second SIGTERM during shutdown')));
     } finally {
       await serve.stop('SIGKILL');
       await sim.close();
