@@ -21,7 +21,7 @@ const KILLS = Number(process.env.CRASH_KILLS ?? 5);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 /** Meetings run one after another until the kills are done, within these bounds. */
 const MIN_ROUNDS = 2;
-const MAX_ROUNDS = 20;
+const MAX_ROUNDS = Math.max(20, 2 * KILLS);
 /** Random kill moments, after each restart is ready. */
 const KILL_AFTER_MIN_MS = 100;
 const KILL_AFTER_MAX_MS = 800;
