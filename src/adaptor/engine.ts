@@ -63,7 +63,7 @@ export interface EngineDeps {
   options: EngineOptions;
 }
 
-type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
+export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
 
 const SWEEP_INTERVAL_MAX_MS = 60_000;
 const COMPACT_INTERVAL_MS = 60 * 60_000;
@@ -125,6 +125,11 @@ export class Engine {
       loads: () => this.#loads(),
       capabilities: (bridgeId) => this.#drivers.get(bridgeId)?.capabilities,
     });
+  }
+
+  /** Where the engine is in its life, for /readyz and metrics. */
+  get state(): EngineState {
+    return this.#state;
   }
 
   /** Messages waiting in the outbox and the age of the oldest, for metrics. */

@@ -18,8 +18,11 @@ import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
 import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
 import { createDriver } from '../bridges/registry.js';
 import { createCodec } from '../protocol/index.js';
+import { AdminListener } from './admin/admin-listener.js';
+import { LoopMonitor, mountHealth } from './admin/health-routes.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { Engine } from './engine.js';
+import { readiness } from './health/readiness.js';
 import { compileAllowedHosts } from './http/allowed-hosts.js';
 import { WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
@@ -48,6 +51,8 @@ export class Daemon {
   #logger: Logger;
   #closers: Closer[] = [];
   #listener: WebexListener | undefined;
+  #admin: AdminListener | undefined;
+  #storeOpen = false;
   #engine: Engine | undefined;
   #emulatorPorts: EmulatorPorts | undefined;
   #stopped: Promise<void> | undefined;
@@ -82,6 +87,12 @@ export class Daemon {
     return this.#listener.url;
   }
 
+  /** The admin listener's base URL (metrics, health, feed, console), e.g. http://127.0.0.1:9464. */
+  get adminUrl(): string {
+    if (!this.#admin) throw new Error('Daemon.adminUrl: not started');
+    return this.#admin.url;
+  }
+
   /** Ports of the embedded emulator, when it runs. */
   get emulatorPorts(): EmulatorPorts | undefined {
     return this.#emulatorPorts;
@@ -112,7 +123,8 @@ export class Daemon {
     const dataDir = path.resolve(config.store.dataDir);
     await mkdir(dataDir, { recursive: true, mode: 0o750 });
     const store = await this.#openStore(dataDir);
-    this.#closers.push({ name: 'store', close: () => store.close() });
+    this.#storeOpen = true;
+    this.#closers.push({ name: 'store', close: () => { this.#storeOpen = false; return store.close(); } });
 
     const bridges: DriverConfig[] = config.bridges.map((b) => ({ ...b }));
     if (config.emulator.enabled) bridges.push(await this.#startEmulator());
@@ -141,6 +153,7 @@ export class Daemon {
     this.#engine = engine;
     this.#closers.push({ name: 'engine', close: () => engine.close() });
     await engine.start();
+    const adminUrl = await this.#startAdmin(engine, drivers);
 
     const certificate = await loadCertificate(config.webex.tls, dataDir);
     const listener = new WebexListener({
@@ -161,6 +174,7 @@ export class Daemon {
     this.#logger.info(
       {
         webex: url,
+        admin: adminUrl,
         certificate: { origin: certificate.origin, file: certificate.certFile },
         bridges: bridges.map((b) => ({ id: b.id, driver: b.driver, at: `${b.host}:${b.port}` })),
         store: config.store.kind === 'sqlite' ? path.join(dataDir, SQLITE_FILE_NAME) : 'memory (lost at exit)',
@@ -169,6 +183,28 @@ export class Daemon {
       },
       `tsp-adaptor ready: WebEx endpoint ${url}, ${bridges.length} bridge(s), ${config.store.kind} store`,
     );
+  }
+
+  /** The admin listener (metrics, health, feed, console); mounted before it listens. */
+  async #startAdmin(engine: Engine, drivers: readonly BridgeDriver[]): Promise<string> {
+    const admin = new AdminListener({
+      host: this.config.admin.host,
+      port: this.config.admin.port,
+      logger: this.#logger.child({ component: 'admin-listener' }),
+    });
+    this.#admin = admin;
+    this.#closers.push({ name: 'admin listener', close: () => admin.close() });
+    const loop = new LoopMonitor();
+    this.#closers.push({ name: 'loop monitor', close: () => loop.close() });
+    mountHealth(admin.router, {
+      loop,
+      readiness: () => readiness({
+        storeOpen: this.#storeOpen,
+        engine: engine.state,
+        bridges: drivers.map((d) => ({ id: d.id, status: d.status })),
+      }),
+    });
+    return admin.listen();
   }
 
   async #openStore(dataDir: string): Promise<Store> {

@@ -20,7 +20,8 @@ export class ServeProcess {
   /** Starts `serve --config file`; resolves with the WebEx endpoint URL once it is ready. */
   async start(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', configFile], {
-      env: { ...process.env, ...env },
+      // Tests run side by side: the admin listener takes a free port unless a test names one.
+      env: { ...process.env, TSP_ADMIN__PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

@@ -37,7 +37,7 @@ describe('start-up failure', () => {
     const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;
     const socketsBefore = sockets();
     await assert.rejects(
-      Daemon.start(parseConfig({ webex: { port: takenPort }, store }), { logDestination }),
+      Daemon.start(parseConfig({ webex: { port: takenPort }, admin: { port: 0 }, store }), { logDestination }),
       { code: 'EADDRINUSE' },
     );
     assert.ok(lines.some((l) => l.msg === 'start-up failed'));
@@ -45,7 +45,7 @@ describe('start-up failure', () => {
     assert.equal(sockets(), socketsBefore, 'the emulator, drivers and listener opened no socket that outlives the failure');
 
     // The store, the emulator and the drivers were closed: the same data directory starts again.
-    const daemon = await Daemon.start(parseConfig({ webex: { port: 0 }, store, log: { level: 'silent' } }));
+    const daemon = await Daemon.start(parseConfig({ webex: { port: 0 }, admin: { port: 0 }, store, log: { level: 'silent' } }));
     try {
       assert.match(daemon.webexUrl, /^https:\/\/127\.0\.0\.1:\d+\/tsp$/);
     } finally {

@@ -41,6 +41,7 @@ export async function startStack(overrides: Record<string, unknown> = {}): Promi
     deepMerge(
       {
         webex: { port: 0 },
+        admin: { port: 0 },
         store: { kind: 'sqlite', dataDir },
         log: { level: 'debug' },
         ...FAST,

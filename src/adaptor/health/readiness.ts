@@ -1,0 +1,60 @@
+/**
+ * Readiness as a pure function of what the daemon knows: ready to take WebEx traffic when the
+ * store is open, the engine is running (not starting, not draining), and at least one bridge
+ * is up and, if the deep check has run on it, passed its last one. Every reason it is not ready
+ * is listed, in words an operator can act on; `/readyz` returns them as JSON.
+ */
+import type { LinkStatus } from '../../bridges/driver.js';
+import type { EngineState } from '../engine.js';
+
+/** The outcome of the last deep check on one bridge (health/deep-check.ts). */
+export type DeepCheckVerdict =
+  | { outcome: 'passed'; at: number }
+  | { outcome: 'failed'; at: number; step: string; error: string };
+
+export interface BridgeReadinessInput {
+  id: string;
+  status: LinkStatus;
+  deepCheck?: DeepCheckVerdict;
+}
+
+export interface ReadinessInput {
+  storeOpen: boolean;
+  engine: EngineState;
+  bridges: readonly BridgeReadinessInput[];
+}
+
+export interface BridgeReadiness {
+  id: string;
+  link: LinkStatus['state'];
+  usable: boolean;
+  deepCheck?: DeepCheckVerdict;
+}
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  engine: EngineState;
+  store: 'open' | 'closed';
+  bridges: BridgeReadiness[];
+}
+
+export function readiness(input: ReadinessInput): Readiness {
+  const reasons: string[] = [];
+  if (!input.storeOpen) reasons.push('the store is closed');
+  if (input.engine === 'draining') reasons.push('draining for shutdown: new transactions are answered Confirmation 7');
+  else if (input.engine !== 'running') reasons.push(`the engine is ${input.engine}, not running`);
+  const bridges = input.bridges.map((b): BridgeReadiness => ({
+    id: b.id,
+    link: b.status.state,
+    usable: b.status.state === 'up' && b.deepCheck?.outcome !== 'failed',
+    ...(b.deepCheck ? { deepCheck: b.deepCheck } : {}),
+  }));
+  if (bridges.length === 0) reasons.push('no bridge is configured: add one under `bridges` or enable the emulator');
+  else if (!bridges.some((b) => b.usable)) {
+    const why = input.bridges.map((b) =>
+      b.status.state !== 'up' ? `${b.id} is ${b.status.state}` : `${b.id} failed its deep check at step ${b.deepCheck?.outcome === 'failed' ? b.deepCheck.step : '?'}`);
+    reasons.push(`no bridge is usable (${why.join('; ')})`);
+  }
+  return { ready: reasons.length === 0, reasons, engine: input.engine, store: input.storeOpen ? 'open' : 'closed', bridges };
+}
