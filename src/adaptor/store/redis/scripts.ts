@@ -1,0 +1,100 @@
+/**
+ * The Lua scripts that make the Redis store's units atomic. Each runs as one Redis command, so
+ * no other instance sees half a unit, and each owner write first checks the fencing token: the
+ * lease value the writer believes it holds must still be the lease's value, or the script
+ * refuses with `FENCED` and changes nothing (docs/high-availability.md).
+ *
+ * Kept as strings in TypeScript rather than `.lua` files so the compiled build carries them.
+ */
+
+/** Shared prologue: ARGV[1] is the writer's lease value ('' = unfenced store), KEYS[1] the lease key. */
+const FENCE = `
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED the bridge lease is held by another instance now')
+end
+`;
+
+/**
+ * KEYS: trans results hash, trans zset, commands hash, command seq, hand-off stream.
+ * ARGV: transId, result, receivedAt, then the commands' JSON bodies.
+ * Returns {0, result} for a repeat, else {1, id...}.
+ */
+export const RECORD_TRANSACTION = `
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if seen then return {0, tonumber(seen)} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local out = {1}
+for i = 4, #ARGV do
+  local id = redis.call('INCR', KEYS[4])
+  redis.call('HSET', KEYS[3], id, ARGV[i])
+  out[#out + 1] = id
+end
+if #ARGV >= 4 then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000, '*', 'last', out[#out])
+end
+return out
+`;
+
+/**
+ * One state change, optionally with a command's start or completion.
+ * KEYS: lease, commands, started set, conferences hash, ended zset, outbox hash, outbox seq.
+ * ARGV: fence, op ('start' | 'complete' | 'apply'), commandId, nConfs, then per conference
+ * (confId, json, endedAt or ''), then the outbox records' JSON bodies.
+ * Returns the new outbox ids.
+ */
+export const APPLY_CHANGE = FENCE + `
+local op, commandId, nConfs = ARGV[2], ARGV[3], tonumber(ARGV[4])
+if op == 'start' then
+  if redis.call('HEXISTS', KEYS[2], commandId) == 1 then redis.call('SADD', KEYS[3], commandId) end
+elseif op == 'complete' then
+  redis.call('HDEL', KEYS[2], commandId)
+  redis.call('SREM', KEYS[3], commandId)
+end
+local i = 5
+for _ = 1, nConfs do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then redis.call('ZADD', KEYS[5], ARGV[i + 2], ARGV[i]) else redis.call('ZREM', KEYS[5], ARGV[i]) end
+  i = i + 3
+end
+local ids = {}
+for j = i, #ARGV do
+  local id = redis.call('INCR', KEYS[7])
+  redis.call('HSET', KEYS[6], id, ARGV[j])
+  ids[#ids + 1] = id
+end
+return ids
+`;
+
+/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, id. */
+export const OUTBOX_DELIVERED = FENCE + `
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
+return 1
+`;
+
+/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, id, "attempts:nextAttemptAt". */
+export const OUTBOX_RETRY = FENCE + `
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
+return 1
+`;
+
+/** KEYS: lease, outbox hash, outbox retry hash, dead letters hash. ARGV: fence, id, dead letter JSON. */
+export const OUTBOX_DEAD_LETTER = FENCE + `
+if redis.call('HDEL', KEYS[2], ARGV[2]) == 1 then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+end
+return 1
+`;
+
+/** KEYS: trans results hash, trans zset, conferences hash, ended zset. ARGV: transIdsBefore, endedBefore. */
+export const COMPACT = `
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+for _, id in ipairs(old) do redis.call('HDEL', KEYS[1], id) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+local ended = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2])
+for _, id in ipairs(ended) do redis.call('HDEL', KEYS[3], id) end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2])
+return #old
+`;
