@@ -167,6 +167,7 @@ const callout: Handler<'W2A_Callout'> = (conf, msg, ctx) => whenOpen(conf, msg, 
     startedAt: ctx.now,
   };
   if (msg.Name !== undefined) dialing.name = msg.Name;
+  if (msg.CallType !== undefined) dialing.callType = msg.CallType;
   open.callers.push(dialing);
   open.recentDialOutsAt = [...recentDialOuts(open, ctx.now), ctx.now];
   const command: BridgeCommand = {

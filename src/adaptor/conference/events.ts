@@ -80,7 +80,12 @@ function callerJoined(conf: ConferenceState, event: Extract<BridgeEvent, { type:
     speaking: false,
     subConfId: event.subConfId,
     held: [],
+    joinedAt: ctx.now,
   };
+  if (dialing) {
+    caller.dialStartedAt = dialing.startedAt;
+    if (dialing.callType !== undefined) caller.callType = dialing.callType;
+  }
   const name = event.name ?? dialing?.name;
   if (name !== undefined) caller.name = name;
   if (event.callerId !== undefined) caller.callerId = event.callerId;

@@ -178,7 +178,7 @@ function adopted(bridgeId: string, orphan: SnapshotConference, ctx: TransitionCo
     const caller: JoinedCaller = {
       phase: 'joined', extCallID: undefined, enterMsgID: ctx.newMsgId(), port: c.port, legId: c.legId,
       muted: c.muted, mutedBy: c.mutedBy === 'keypad' ? 'Self' : c.mutedBy === 'command' ? 'Host' : 'Bridge',
-      speaking: false, subConfId: c.subConfId, held: [],
+      speaking: false, subConfId: c.subConfId, held: [], joinedAt: ctx.now,
     };
     if (c.callerId !== undefined) caller.callerId = c.callerId;
     if (c.dialledNumber !== undefined) caller.dialledNumber = c.dialledNumber;

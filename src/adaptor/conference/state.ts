@@ -12,6 +12,9 @@ export type ConferenceStatus = 'creating' | 'running' | 'locked' | 'ended';
 /** Who set a caller's mute state, in the spec's words (A2W_NotifyUserChange MuteBy). */
 export type MuteBy = 'Host' | 'Self' | 'Policy' | 'Bridge';
 
+/** W2A_Callout CallType: WebEx phoning someone, or an attendee asking to be called back. */
+export type CallType = 'CallOut' | 'CallBack';
+
 /** The call-in and call-back classes a conference enabled at creation (dial-out policy). */
 export interface CallClasses {
   tollCallIn: boolean;
@@ -45,6 +48,11 @@ export interface JoinedCaller {
   subConfId: number;
   /** Set when the caller came in through a dial-out. */
   dialOutId?: DialOutId;
+  /** When the caller reached a port (answer time in call records); absent in state kept before it existed. */
+  joinedAt?: number;
+  /** For a dial-out: when dialling began and what WebEx asked for (call records). */
+  dialStartedAt?: number;
+  callType?: CallType;
   /** Messages about this caller produced before WebEx gave its ExtCallID, in order. */
   held: A2WMessage[];
 }
@@ -56,6 +64,7 @@ export interface DialingCaller {
   dialOutId: DialOutId;
   number: string;
   name?: string;
+  callType?: CallType;
   /** `answered` once A2W_RspCallout 0 went out; the join follows. */
   state: 'ringing' | 'answered';
   /** To answer the W2A_Callout when the outcome is known. */
