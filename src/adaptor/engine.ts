@@ -18,23 +18,26 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BridgeDriver, BridgeEvent, BridgeSnapshot, PortUsage } from '../bridges/driver.js';
+import type { BridgeCommand, BridgeDriver, BridgeEvent, BridgeSnapshot, PortUsage } from '../bridges/driver.js';
+import { TypedEmitter } from '../common/typed-emitter.js';
 import type { ConfirmationResult, TspCodec, W2AMessage } from '../protocol/index.js';
 import type { BridgeLoad } from './admission.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { Effects, TransitionContext } from './conference/effects.js';
 import { applyBridgeEvent, speakingChanged } from './conference/events.js';
 import { KeepingInStep } from './conference/keeping-in-step.js';
+import { conferenceChanges, type BridgeView, type EngineEvents, type EngineSnapshot, type TimelineStep } from './conference/observation.js';
 import { ConferenceRegistry } from './conference/registry.js';
 import { SpeakingGate } from './conference/speaking-gate.js';
 import { promisedPorts, type ConferenceState } from './conference/state.js';
+import { bridgeErrorCode } from './conference/results.js';
 import { CommandRunner } from './command-runner.js';
 import { EngineCounters } from './counters.js';
 import type { EngineOptions } from './options.js';
 import { compileAllowedHosts } from './http/allowed-hosts.js';
 import { Outbox } from './outbox/outbox.js';
 import { SerialQueues } from './serial-queues.js';
-import type { CommandRecord, Store } from './store/store.js';
+import type { CommandRecord, OutboxRecord, Store } from './store/store.js';
 
 export interface AcceptedTransaction {
   transId: string;
@@ -69,7 +72,12 @@ const SWEEP_INTERVAL_MAX_MS = 60_000;
 const COMPACT_INTERVAL_MS = 60 * 60_000;
 const SETTLE_MAX_ROUNDS = 1_000;
 
-export class Engine {
+/**
+ * Emits what operators watch (conference/observation.ts): `conference` after each committed
+ * change, `bridge` when a link or its port usage changes, `step` for timelines. Nothing is built
+ * for an event without listeners; a throwing listener is logged and never reaches the engine.
+ */
+export class Engine extends TypedEmitter<EngineEvents> {
   readonly counters = new EngineCounters();
   #deps: EngineDeps;
   #clock: Clock;
@@ -90,15 +98,18 @@ export class Engine {
   #unsubscribe: (() => void)[] = [];
 
   constructor(deps: EngineDeps) {
+    super();
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#log = deps.logger;
+    this.onListenerError = (event, err) => this.#log.error({ err, event }, 'an engine observer failed; the engine carries on');
     for (const d of deps.drivers) this.#drivers.set(d.id, d);
     this.#queues = new SerialQueues(deps.logger);
     const { conference, outbox, webex } = deps.options;
     this.#outbox = new Outbox({
       store: deps.store, codec: deps.codec, post: deps.post, clock: this.#clock, logger: deps.logger.child({ part: 'outbox' }),
       counters: this.counters, options: outbox, isAllowedUrl: compileAllowedHosts(webex.allowedHosts),
+      observe: (record, phase) => this.#observe(() => a2wStep(record, phase, this.#clock.now())),
     });
     this.#speaking = new SpeakingGate(this.#clock, conference.speakingHoldOffMs, conference.speakingMaxChangesPerSecond,
       (confId, legId, speaking) => this.#applySpeaking(confId, legId, speaking));
@@ -130,6 +141,11 @@ export class Engine {
   /** Where the engine is in its life, for /readyz and metrics. */
   get state(): EngineState {
     return this.#state;
+  }
+
+  /** Open conferences and every bridge as they are now: what a live view starts from. */
+  snapshot(): EngineSnapshot {
+    return { at: this.#clock.now(), bridges: [...this.#drivers.keys()].map((id) => this.#bridgeView(id)), conferences: this.#registry.open() };
   }
 
   /** Messages waiting in the outbox and the age of the oldest, for metrics. */
@@ -226,7 +242,7 @@ export class Engine {
     const onEvent = (event: BridgeEvent): void => this.#onEvent(driver.id, event);
     let firstResync: () => void = () => {};
     const onResync = (snapshot: BridgeSnapshot): void => {
-      this.#ports.set(driver.id, snapshot.ports);
+      this.#setPorts(driver.id, snapshot.ports);
       if (this.#state === 'starting') {
         this.#runner.rememberSnapshot(driver.id, snapshot);
         firstResync();
@@ -235,11 +251,14 @@ export class Engine {
       }
     };
     const onHeartbeat = (hb: { ports?: PortUsage }): void => {
-      if (hb.ports) this.#ports.set(driver.id, hb.ports);
+      if (hb.ports) this.#setPorts(driver.id, hb.ports);
     };
-    driver.on('event', onEvent).on('resync', onResync).on('heartbeat', onHeartbeat);
+    const onStatus = (): void => {
+      if (this.listenerCount('bridge') > 0) this.emit('bridge', this.#bridgeView(driver.id));
+    };
+    driver.on('event', onEvent).on('resync', onResync).on('heartbeat', onHeartbeat).on('status', onStatus);
     driver.onListenerError = (event, err) => this.#log.error({ err, event, bridge: driver.id }, 'engine failed handling a bridge event');
-    this.#unsubscribe.push(() => driver.off('event', onEvent).off('resync', onResync).off('heartbeat', onHeartbeat));
+    this.#unsubscribe.push(() => driver.off('event', onEvent).off('resync', onResync).off('heartbeat', onHeartbeat).off('status', onStatus));
     const ready = new Promise<void>((resolve) => {
       const timer = this.#clock.setTimer(this.#deps.options.conference.commandTimeoutMs, () => {
         this.#log.warn({ bridge: driver.id }, 'bridge not up at start; its conferences are checked when it connects');
@@ -256,9 +275,11 @@ export class Engine {
 
   #onEvent(bridgeId: string, event: BridgeEvent): void {
     if (event.type === 'ports') {
-      this.#ports.set(bridgeId, event.usage);
+      this.#setPorts(bridgeId, event.usage);
       return;
     }
+    // Talking comes many times a second; the debounced Speaking change is what is shown.
+    if (event.type !== 'talking') this.#observe(() => eventStep(this.#clock.now(), bridgeId, event));
     const conf = this.#registry.byBridgeConference(bridgeId, event.bridgeConfId);
     if (!conf) {
       this.counters.bump(this.counters.unroutable, 'unknown-bridge-conference');
@@ -299,10 +320,44 @@ export class Engine {
     return true;
   }
 
-  #execute<R>(bridgeId: string, command: Parameters<BridgeDriver['execute']>[0]): Promise<R> {
+  #execute<R>(bridgeId: string, command: BridgeCommand): Promise<R> {
     const driver = this.#drivers.get(bridgeId);
     if (!driver) return Promise.reject(new Error(`no driver for bridge ${bridgeId}: is it still in the configuration?`));
-    return driver.execute(command, { timeoutMs: this.#deps.options.conference.commandTimeoutMs }) as Promise<R>;
+    const sent = driver.execute(command, { timeoutMs: this.#deps.options.conference.commandTimeoutMs }) as Promise<R>;
+    if (this.listenerCount('step') === 0) return sent;
+    const sentAt = this.#clock.now();
+    const step = (phase: 'sent' | 'done' | 'failed', code?: string): TimelineStep => ({
+      ...commandStep(bridgeId, command), at: this.#clock.now(), phase,
+      ...(phase === 'sent' ? {} : { tookMs: this.#clock.now() - sentAt }), ...(code ? { code } : {}),
+    });
+    this.emit('step', step('sent'));
+    sent.then(() => this.#observe(() => step('done')), (err: unknown) => this.#observe(() => step('failed', bridgeErrorCode(err))));
+    return sent;
+  }
+
+  /** Builds and emits a timeline step, only when someone listens. */
+  #observe(make: () => TimelineStep): void {
+    if (this.listenerCount('step') > 0) this.emit('step', make());
+  }
+
+  #setPorts(bridgeId: string, usage: PortUsage): void {
+    const before = this.#ports.get(bridgeId);
+    this.#ports.set(bridgeId, usage);
+    const same = before?.total === usage.total && before.inUse === usage.inUse && before.reserved === usage.reserved;
+    if (!same && this.listenerCount('bridge') > 0) this.emit('bridge', this.#bridgeView(bridgeId));
+  }
+
+  #bridgeView(bridgeId: string): BridgeView {
+    const driver = this.#drivers.get(bridgeId)!;
+    const health = driver.health();
+    return {
+      id: bridgeId,
+      model: driver.capabilities.model,
+      link: driver.status,
+      ports: health.ports ?? this.#ports.get(bridgeId),
+      promisedPorts: this.#registry.open(bridgeId).reduce((sum, c) => sum + promisedPorts(c), 0),
+      lastHeartbeatAt: health.lastHeartbeatAt,
+    };
   }
 
   // --- commands -----------------------------------------------------------------------------
@@ -312,6 +367,11 @@ export class Engine {
   }
 
   #enqueueCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
+    const msg = record.message;
+    this.#observe(() => ({
+      kind: 'w2a', at: this.#clock.now(), transId: record.transId, msgId: msg.MsgID, msgType: msg.type, extConfID: msg.ExtConfID,
+      ...('ExtCallID' in msg ? { extCallID: msg.ExtCallID } : {}),
+    }));
     return this.#queues.enqueue(record.message.ExtConfID, () => this.#runner.run(record, inDoubt));
   }
 
@@ -328,7 +388,12 @@ export class Engine {
 
   async #store(e: Effects, commandId: number | undefined): Promise<void> {
     for (const conf of e.conferences) {
+      const before = this.#registry.get(conf.confId);
       this.#registry.put(conf);
+      if (this.listenerCount('conference') > 0) {
+        const changes = conferenceChanges(before, conf);
+        if (changes.length > 0) this.emit('conference', { conference: conf, changes });
+      }
       if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);
     }
     const now = this.#clock.now();
@@ -349,6 +414,7 @@ export class Engine {
         ? await this.#deps.store.applyChange(change)
         : await this.#deps.store.completeCommand(commandId, change);
       this.#outbox.add(records);
+      for (const record of records) this.#observe(() => a2wStep(record, 'queued', now));
     } catch (err) {
       this.#log.error({ err, commandId }, 'could not store a state change; a command stays unfinished and runs again at the next start');
       return;
@@ -414,4 +480,38 @@ export class Engine {
       }
     }
   }
+}
+
+// --- timeline steps ---------------------------------------------------------------------------
+
+function a2wStep(record: OutboxRecord, phase: Extract<TimelineStep, { kind: 'a2w' }>['phase'], at: number): TimelineStep {
+  const m = record.message;
+  return {
+    kind: 'a2w', at, phase, transId: record.transId, msgId: m.MsgID, msgType: m.type, extConfID: m.ExtConfID,
+    ...('ExtCallID' in m ? { extCallID: m.ExtCallID } : {}),
+  };
+}
+
+function commandStep(bridgeId: string, command: BridgeCommand): Omit<Extract<TimelineStep, { kind: 'bridge-command' }>, 'at' | 'phase'> {
+  return {
+    kind: 'bridge-command', bridgeId, op: command.op,
+    ...('bridgeConfId' in command ? { bridgeConfId: command.bridgeConfId } : {}),
+    ...('port' in command && command.port !== undefined ? { port: command.port } : {}),
+    ...('dialOutId' in command ? { dialOutId: command.dialOutId } : {}),
+  };
+}
+
+function eventStep(at: number, bridgeId: string, event: Exclude<BridgeEvent, { type: 'ports' }>): TimelineStep {
+  const detail = event.type === 'callerLeft' ? event.reason
+    : event.type === 'muteChanged' ? `${event.muted ? 'muted' : 'unmuted'} by ${event.by}`
+      : event.type === 'dialOut' || event.type === 'conferenceChanged' ? event.state
+        : event.type === 'subConferenceChanged' ? `sub-conference ${event.subConfId}`
+          : undefined;
+  return {
+    kind: 'bridge-event', at, bridgeId, bridgeConfId: event.bridgeConfId, eventType: event.type,
+    ...('legId' in event ? { legId: event.legId } : {}),
+    ...('port' in event && event.port !== undefined ? { port: event.port } : {}),
+    ...('dialOutId' in event && event.dialOutId !== undefined ? { dialOutId: event.dialOutId } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  };
 }

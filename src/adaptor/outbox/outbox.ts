@@ -25,6 +25,8 @@ export interface OutboxDeps {
   /** `webex.allowedHosts`, compiled: the only URLs a message may be posted to. */
   isAllowedUrl: (url: string) => boolean;
   policy?: RetryPolicy;
+  /** Told each post's outcome (for the live feed's timelines). */
+  observe?: (record: OutboxRecord, outcome: 'delivered' | 'retry' | 'dead-letter') => void;
 }
 
 interface Lane {
@@ -150,6 +152,7 @@ export class Outbox {
     // Closing: what happened to this post is decided again after the restart.
     if (this.#state === 'closed') return;
     const log = logger.child({ orderKey: key, transId: record.transId, msgType: record.message.type });
+    this.#deps.observe?.(record, verdict.kind);
     try {
       if (verdict.kind === 'retry') {
         record.attempts++;
