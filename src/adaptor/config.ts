@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { cidrProblem } from './access/source-allow-list.js';
 import { allowedHostProblem } from './http/allowed-hosts.js';
 import { DEFAULT_ENGINE_OPTIONS as ENGINE } from './options.js';
 
@@ -27,6 +28,11 @@ const URL_PATH = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute
 /** A URL prefix or a host pattern; the grammar and its checks live in http/allowed-hosts.ts. */
 const ALLOWED_HOST = z.string().superRefine((entry, ctx) => {
   const problem = allowedHostProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: entry });
+});
+/** An IPv4 or IPv6 address or CIDR block; the grammar lives in access/source-allow-list.ts. */
+const CIDR = z.string().superRefine((entry, ctx) => {
+  const problem = cidrProblem(entry);
   if (problem) ctx.addIssue({ code: 'custom', message: problem, input: entry });
 });
 /** `CountryCode,AreaCode,LocalNumber` (spec 3), at most 63 characters. */
@@ -59,7 +65,9 @@ export const BRIDGE_SCHEMA = z.strictObject({
   port: PORT.min(1),
   notifyPort: PORT.min(1).optional(),
   username: z.string(),
-  password: z.string(),
+  /** The login password, or `passwordFile` naming a file only its owner can read. */
+  password: z.string().optional(),
+  passwordFile: z.string().min(1).optional(),
   heartbeatIntervalMs: POSITIVE_MS.default(5_000),
   missedHeartbeats: z.number().int().min(1).default(3),
   commandTimeoutMs: POSITIVE_MS.default(5_000),
@@ -81,6 +89,17 @@ const CONFIG_SCHEMA = z.strictObject({
       keyFile: z.string().min(1).optional(),
       caFile: z.string().min(1).optional(),
       trustLoopbackPeers: z.boolean().default(true),
+      /** Mutual TLS: client certificates must chain to this CA (docs/security.md). */
+      clientCaFile: z.string().min(1).optional(),
+      rejectUnauthorizedClients: z.boolean().default(true),
+      allowedClientSubjects: z.array(z.string().min(1)).default([]),
+    }),
+    /** CIDR blocks WebEx may connect from; empty = any source. */
+    allowedSources: z.array(CIDR).default([]),
+    limits: section({
+      ratePerSecond: z.number().min(0.001).default(50),
+      burst: z.number().int().min(1).default(100),
+      maxConnections: z.number().int().min(1).default(256),
     }),
     allowedHosts: z.array(ALLOWED_HOST).min(1).default([...LOOPBACK_WEBEX_HOSTS]),
     maxBodyBytes: z.number().int().min(512).max(16 * 1024 * 1024).default(65_536),
@@ -259,7 +278,13 @@ function crossCheck(config: ParsedConfig, emulatorEnabled: boolean): string[] {
     if (bridge.reconnectMaxDelayMs < bridge.reconnectInitialDelayMs) {
       problems.push(`bridges.${i}.reconnectMaxDelayMs: must be at least reconnectInitialDelayMs (${bridge.reconnectInitialDelayMs})`);
     }
+    if ((bridge.password === undefined) === (bridge.passwordFile === undefined)) {
+      problems.push(`bridges.${i}: set exactly one of password and passwordFile`);
+    }
   });
+  if (config.webex.tls.allowedClientSubjects.length > 0 && !config.webex.tls.clientCaFile) {
+    problems.push('webex.tls.allowedClientSubjects: needs webex.tls.clientCaFile (subjects are only known from verified client certificates)');
+  }
   const { certFile, keyFile } = config.webex.tls;
   if (Boolean(certFile) !== Boolean(keyFile)) {
     problems.push('webex.tls: set both certFile and keyFile, or neither (a self-signed certificate is then generated)');

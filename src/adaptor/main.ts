@@ -31,7 +31,8 @@ import { HttpPoster } from './poster.js';
 import { MemoryStore } from './store/memory-store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
-import { loadCertificate, readConfigured } from './tls.js';
+import { readSecretLine } from './secrets.js';
+import { loadListenerTls, readConfigured } from './tls.js';
 
 /** How long in-flight commands and the outbox get to finish on a graceful stop. */
 export const SHUTDOWN_DRAIN_MS = 10_000;
@@ -55,6 +56,7 @@ export class Daemon {
   #storeOpen = false;
   #engine: Engine | undefined;
   #emulatorPorts: EmulatorPorts | undefined;
+  #dataDir: string | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(config: Config, root: RootLogger) {
@@ -126,7 +128,7 @@ export class Daemon {
     this.#storeOpen = true;
     this.#closers.push({ name: 'store', close: () => { this.#storeOpen = false; return store.close(); } });
 
-    const bridges: DriverConfig[] = config.bridges.map((b) => ({ ...b }));
+    const bridges: DriverConfig[] = await Promise.all(config.bridges.map(withPassword));
     if (config.emulator.enabled) bridges.push(await this.#startEmulator());
     // Each driver binds its own bridge id to its log lines.
     const drivers: BridgeDriver[] = bridges.map((bridge) => createDriver(bridge, { logger: this.#logger }));
@@ -155,13 +157,21 @@ export class Daemon {
     await engine.start();
     const adminUrl = await this.#startAdmin(engine, drivers);
 
-    const certificate = await loadCertificate(config.webex.tls, dataDir);
+    const { source: certificate, tls } = await loadListenerTls(config.webex.tls, dataDir);
+    this.#dataDir = dataDir;
     const listener = new WebexListener({
-      keyPair: certificate.keyPair,
+      tls,
       host: config.webex.host,
       port: config.webex.port,
       path: config.webex.path,
       timeouts: config.webex.timeouts,
+      access: {
+        allowedSources: [...config.webex.allowedSources],
+        allowedClientSubjects: [...config.webex.tls.allowedClientSubjects],
+        rate: { ratePerSecond: config.webex.limits.ratePerSecond, burst: config.webex.limits.burst },
+      },
+      maxConnections: config.webex.limits.maxConnections,
+      rejectUnauthorizedClients: config.webex.tls.rejectUnauthorizedClients,
       codec,
       accept: (tx) => engine.accept(tx),
       logger: this.#logger.child({ component: 'webex-listener' }),
@@ -207,6 +217,17 @@ export class Daemon {
     return admin.listen();
   }
 
+  /**
+   * Re-reads the WebEx certificate, key and client CA (SIGHUP): new connections use them, live
+   * ones keep theirs. A file that cannot be read or used leaves the old ones in place and throws.
+   */
+  async reloadTls(): Promise<void> {
+    if (!this.#listener || this.#dataDir === undefined) throw new Error('Daemon.reloadTls: not started');
+    const { source, tls } = await loadListenerTls(this.config.webex.tls, this.#dataDir);
+    this.#listener.reloadTls(tls);
+    this.#logger.info({ certificate: { origin: source.origin, file: source.certFile } }, 'WebEx TLS certificates reloaded');
+  }
+
   async #openStore(dataDir: string): Promise<Store> {
     return this.config.store.kind === 'sqlite' ? openSqliteStore(dataDir) : new MemoryStore();
   }
@@ -226,15 +247,17 @@ export class Daemon {
     this.#closers.push({ name: 'emulator', close: () => instance.close() });
     const ports = await instance.start();
     this.#emulatorPorts = ports;
-    return BRIDGE_SCHEMA.parse({
-      id: EMULATOR_BRIDGE_ID,
-      driver: 'voyant2313',
-      host: emulator.host,
-      port: ports.voyant2313Request,
-      notifyPort: ports.voyant2313Notify,
-      username: emulator.login.username,
+    return {
+      ...BRIDGE_SCHEMA.parse({
+        id: EMULATOR_BRIDGE_ID,
+        driver: 'voyant2313',
+        host: emulator.host,
+        port: ports.voyant2313Request,
+        notifyPort: ports.voyant2313Notify,
+        username: emulator.login.username,
+      }),
       password: emulator.login.password,
-    });
+    };
   }
 
   async #stop(reason: string): Promise<void> {
@@ -262,6 +285,13 @@ export class Daemon {
     }
     this.#closers = [];
   }
+}
+
+/** A bridge's driver configuration with its password read from `passwordFile` when given. */
+async function withPassword(bridge: Config['bridges'][number]): Promise<DriverConfig> {
+  const { passwordFile, password, ...rest } = bridge;
+  const index = `bridges[${bridge.id}].passwordFile`;
+  return { ...rest, password: passwordFile ? await readSecretLine(passwordFile, index) : (password ?? '') };
 }
 
 /** The engine's options, copied out of the frozen configuration. */

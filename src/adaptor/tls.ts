@@ -6,10 +6,17 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
+import { readSecretFile } from './secrets.js';
 
 export interface KeyPair {
   cert: string;
   key: string;
+}
+
+/** What the WebEx listener's secure context is made of; reloaded whole on SIGHUP. */
+export interface ListenerTls extends KeyPair {
+  /** PEM of the CA(s) client certificates must chain to; absent = none requested. */
+  clientCa?: string;
 }
 
 export interface CertificateSource {
@@ -57,7 +64,7 @@ export async function loadCertificate(
   if (tls.certFile && tls.keyFile) {
     const [cert, key] = await Promise.all([
       readConfigured(tls.certFile, 'webex.tls.certFile'),
-      readConfigured(tls.keyFile, 'webex.tls.keyFile'),
+      readSecretFile(tls.keyFile, 'webex.tls.keyFile'),
     ]);
     return { keyPair: { cert, key }, origin: 'configured', certFile: tls.certFile };
   }
@@ -76,6 +83,21 @@ export async function loadCertificate(
   await writeAtomically(keyFile, keyPair.key, 0o600);
   await writeAtomically(certFile, keyPair.cert, 0o644);
   return { keyPair, origin: 'generated', certFile };
+}
+
+/**
+ * Everything the WebEx listener's secure context needs, read afresh: at start-up and on each
+ * SIGHUP (a renewed certificate or client CA is picked up without a restart).
+ */
+export async function loadListenerTls(
+  tls: { certFile?: string | undefined; keyFile?: string | undefined; clientCaFile?: string | undefined },
+  dataDir: string,
+): Promise<{ source: CertificateSource; tls: ListenerTls }> {
+  const [source, clientCa] = await Promise.all([
+    loadCertificate(tls, dataDir),
+    tls.clientCaFile ? readConfigured(tls.clientCaFile, 'webex.tls.clientCaFile') : undefined,
+  ]);
+  return { source, tls: { ...source.keyPair, ...(clientCa !== undefined ? { clientCa } : {}) } };
 }
 
 /** Reads a file named by the configuration; a failure names the key, so the fix is obvious. */

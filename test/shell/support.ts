@@ -23,7 +23,7 @@ export async function startTestListener(
 ): Promise<{ listener: WebexListener; url: string; ca: string }> {
   const keyPair = await testKeyPair();
   const listener = new WebexListener({
-    keyPair,
+    tls: keyPair,
     host: '127.0.0.1',
     port: 0,
     path: '/tsp',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -33,10 +33,25 @@ describe("the WebEx listener's certificate", () => {
     const certFile = path.join(dir, 'cert.pem');
     const keyFile = path.join(dir, 'key.pem');
     await writeFile(certFile, keyPair.cert);
-    await writeFile(keyFile, keyPair.key);
+    await writeFile(keyFile, keyPair.key, { mode: 0o600 });
     const loaded = await loadCertificate({ certFile, keyFile }, dir);
     assert.equal(loaded.origin, 'configured');
     assert.equal(loaded.keyPair.key, keyPair.key);
     await assert.rejects(loadCertificate({ certFile, keyFile: path.join(dir, 'missing.pem') }, dir), /^Error: webex\.tls\.keyFile: cannot read/);
+  });
+
+  test('a key file readable by group or others stops the load, naming the file and the chmod', async () => {
+    const keyPair = await testKeyPair();
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'open-key.pem');
+    await writeFile(certFile, keyPair.cert);
+    await writeFile(keyFile, keyPair.key, { mode: 0o640 });
+    await chmod(keyFile, 0o640);
+    await assert.rejects(loadCertificate({ certFile, keyFile }, dir), (err: Error) => {
+      assert.equal(err.name, 'SecretFileModeError');
+      assert.ok(err.message.includes(`chmod 600 ${keyFile}`), err.message);
+      assert.ok(!err.message.includes('PRIVATE KEY'));
+      return true;
+    });
   });
 });

@@ -3,21 +3,23 @@
  *
  * The lifecycle is fixed and every step can end the request with a Confirmation:
  *   1. intake open?               no  -> 7 (shutting down; WebEx retries or uses the other URL)
+ *      sender admitted?           source, client certificate, subject -> 5; rate -> 7
+ *                                 (access/access-gate.ts), before a byte of the body is read
  *   2. body read, size-limited    too large -> 6, before any parsing; an encoding we do not
  *                                 read -> 1
  *   3. codec.decode (W2A)         1, 2, 3, 4 or 6 with the codec's reason
  *   4. engine.accept              its result: 0 once durably recorded, the earlier result for
  *                                 a repeated TransID, 7 while draining
  *   any exception                 -> 8, logged; never a crash
- * A non-zero Result's reason goes to the log and to the `X-TSP-Reason` header. Admission
- * checks that come later (client certificate, source address, rate: Confirmation 5 and 7)
- * belong between steps 1 and 2, before a byte of the body is read.
+ * A non-zero Result's reason goes to the log and to the `X-TSP-Reason` header.
  *
  * The hot path only reads, decodes and hands over: the codec and loggers are built at start-up.
  */
+import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { CONFIRMATION, type ConfirmationResult, type TspCodec, type W2AMessage } from '../../protocol/index.js';
+import type { Refusal } from '../access/access-gate.js';
 import type { AcceptedTransaction } from '../engine.js';
 import { withContext } from '../log.js';
 
@@ -28,6 +30,8 @@ export interface TspRouteDeps {
   logger: Logger;
   maxBodyBytes: number;
   isIntakeOpen: () => boolean;
+  /** Who may send (access/access-gate.ts); undefined = admitted. */
+  admit: (socket: TLSSocket) => Refusal | undefined;
   clock?: () => number;
 }
 
@@ -45,7 +49,7 @@ const ENGINE_REASONS: Partial<Record<ConfirmationResult, string>> = {
 type BodyOutcome = { ok: true; body: Buffer } | { ok: false; result: ConfirmationResult; reason: string };
 
 export function tspRoute(deps: TspRouteDeps): RequestHandler {
-  const { codec, accept, logger, maxBodyBytes, isIntakeOpen } = deps;
+  const { codec, accept, logger, maxBodyBytes, isIntakeOpen, admit } = deps;
   const now = deps.clock ?? Date.now;
 
   const confirm = (res: Response, transId: string, result: ConfirmationResult, reason?: string): void => {
@@ -62,6 +66,14 @@ export function tspRoute(deps: TspRouteDeps): RequestHandler {
       if (!isIntakeOpen()) {
         res.setHeader('Connection', 'close');
         confirm(res, transId, CONFIRMATION.BUSY, ENGINE_REASONS[CONFIRMATION.BUSY]);
+        return;
+      }
+      const refusal = admit(req.socket as TLSSocket);
+      if (refusal) {
+        // Nothing of the body is read: close rather than leave it on a kept-alive socket.
+        res.setHeader('Connection', 'close');
+        logger.warn({ source, result: refusal.result, refusal: refusal.kind, reason: refusal.reason }, 'W2A sender refused');
+        confirm(res, transId, refusal.result, refusal.reason);
         return;
       }
       const read = await readBody(req, maxBodyBytes);

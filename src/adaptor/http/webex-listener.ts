@@ -4,6 +4,14 @@
  * without touching the engine. The admin routes of the metrics issue get their own listener;
  * this one never serves them.
  *
+ * Transport hardening (issue 8; docs/security.md): TLS 1.2 or later with AEAD ciphers only;
+ * client certificates requested and verified against `webex.tls.clientCaFile` when it is set;
+ * a bound on concurrent connections (past it new connections are dropped at accept, counted);
+ * handshake, header, whole-request (the body-read deadline) and keep-alive timeouts so a slow
+ * or stalled client cannot hold a connection. Who may send a transaction at all is the access
+ * gate's business (access/access-gate.ts), asked by the route before the body is read.
+ * `reloadTls()` swaps certificate, key and client CA for new connections; live ones keep theirs.
+ *
  * Shutdown is two verbs: `stopIntake()` makes every later transaction answer Confirmation 7
  * while the engine drains (WebEx then retries, or uses its other adaptor URL); `close()` stops
  * listening and ends the connections that are left.
@@ -11,9 +19,11 @@
 import { once } from 'node:events';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type tlsModule from 'node:tls';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { KeyPair } from '../tls.js';
+import { AccessGate, type AccessPolicy } from '../access/access-gate.js';
+import type { ListenerTls } from '../tls.js';
 import { tspRoute, type TspRouteDeps } from './tsp-route.js';
 
 export interface ListenerTimeouts {
@@ -25,13 +35,38 @@ export interface ListenerTimeouts {
   keepAliveMs: number;
 }
 
-export interface WebexListenerOptions extends Omit<TspRouteDeps, 'isIntakeOpen'> {
-  keyPair: KeyPair;
+export interface WebexListenerOptions extends Omit<TspRouteDeps, 'isIntakeOpen' | 'admit'> {
+  tls: ListenerTls;
   host: string;
   port: number;
   path: string;
   timeouts: ListenerTimeouts;
+  /** Who may send; absent = any source, any subject, no rate limit beyond the bound. */
+  access?: Omit<AccessPolicy, 'verifyClients'>;
+  /** Connections open at once; past it new ones are dropped at accept. */
+  maxConnections?: number;
+  /**
+   * With a client CA: true fails the handshake of an unverified client; false lets it finish
+   * and answers its transactions Confirmation 5 with the reason (easier to diagnose).
+   */
+  rejectUnauthorizedClients?: boolean;
 }
+
+/** TLS 1.3 suites, then TLS 1.2 ECDHE with AEAD only: forward secrecy, no CBC, no RSA key exchange. */
+export const CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+/** Header and request deadlines are enforced on this tick; never coarser than a second. */
+const MAX_CHECK_INTERVAL_MS = 1_000;
+const UNLIMITED = { ratePerSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER };
 
 /** How long `close()` lets requests in flight finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5_000;
@@ -41,25 +76,66 @@ export class WebexListener {
   #options: WebexListenerOptions;
   #intake: 'open' | 'stopped' = 'open';
   #logger: Logger;
+  readonly #gate: AccessGate;
 
   constructor(options: WebexListenerOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    const verifyClients = options.tls.clientCa !== undefined;
+    this.#gate = new AccessGate({ allowedSources: [], allowedClientSubjects: [], rate: UNLIMITED, ...options.access, verifyClients });
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
-    const route = tspRoute({ ...options, isIntakeOpen: () => this.#intake === 'open' });
+    const route = tspRoute({
+      ...options,
+      isIntakeOpen: () => this.#intake === 'open',
+      admit: (socket) => this.#gate.check(socket),
+    });
     app.post(options.path, route);
     app.all(options.path, methodNotAllowed);
     app.use(notFound);
     app.use(this.#onError);
-    this.#server = https.createServer({ ...options.keyPair }, app);
-    this.#server.headersTimeout = options.timeouts.headersMs;
-    this.#server.requestTimeout = options.timeouts.requestMs;
-    this.#server.keepAliveTimeout = options.timeouts.keepAliveMs;
-    this.#server.on('tlsClientError', (err, socket) => {
-      this.#logger.debug({ err: err.message, source: socket.remoteAddress }, 'TLS handshake failed');
+    const { timeouts } = options;
+    this.#server = https.createServer(
+      {
+        ...secureContextOptions(options.tls),
+        requestCert: verifyClients,
+        rejectUnauthorized: verifyClients && (options.rejectUnauthorizedClients ?? true),
+        handshakeTimeout: timeouts.headersMs,
+        connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, timeouts.headersMs),
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.keepAliveMs,
+      },
+      app,
+    );
+    if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
+    this.#server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.#gate.count('connections');
+      this.#logger.warn({ source: data?.remoteAddress, maxConnections: options.maxConnections }, 'connection dropped: webex.limits.maxConnections reached');
     });
+    this.#server.on('tlsClientError', (err, socket) => {
+      this.#gate.count('tls-handshake');
+      this.#logger.warn({ err: err.message, source: socket.remoteAddress }, 'TLS handshake failed');
+    });
+  }
+
+  /** Refusals since start by kind (source, client certificate, subject, rate, connections, TLS). */
+  get refusals(): ReadonlyMap<string, number> {
+    return this.#gate.refusals;
+  }
+
+  /**
+   * New certificate, key and client CA for connections made from now on; connections already
+   * open keep the context they were made with. Throws (and keeps the old context) when the
+   * new material is unusable, so a bad file on SIGHUP never takes the listener down.
+   */
+  reloadTls(tls: ListenerTls): void {
+    if ((tls.clientCa !== undefined) !== (this.#options.tls.clientCa !== undefined)) {
+      throw new Error('webex.tls.clientCaFile cannot be added or removed by a reload: restart the daemon');
+    }
+    this.#server.setSecureContext(secureContextOptions(tls));
+    this.#options = { ...this.#options, tls };
   }
 
   /** Resolves with the URL WebEx should be configured with. */
@@ -99,6 +175,18 @@ export class WebexListener {
   #onError: ErrorRequestHandler = (err, req, res, _next) => {
     this.#logger.error({ err, method: req.method, url: req.originalUrl }, 'unexpected error on the WebEx listener');
     if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+  };
+}
+
+/** Everything a secure context holds; a reload passes all of it again, protocol floor included. */
+function secureContextOptions(tls: ListenerTls): tlsModule.SecureContextOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.clientCa !== undefined ? { ca: tls.clientCa } : {}),
+    minVersion: 'TLSv1.2',
+    ciphers: CIPHERS,
+    honorCipherOrder: true,
   };
 }
 
