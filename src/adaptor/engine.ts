@@ -22,6 +22,7 @@ import type { BridgeCommand, BridgeDriver, BridgeEvent, BridgeSnapshot, PortUsag
 import { TypedEmitter } from '../common/typed-emitter.js';
 import type { ConfirmationResult, TspCodec, W2AMessage } from '../protocol/index.js';
 import type { BridgeLoad } from './admission.js';
+import { endedLegs, type CallRecord, type CallRecordSink } from './cdr/call-record.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { Effects, TransitionContext } from './conference/effects.js';
 import { applyBridgeEvent, speakingChanged } from './conference/events.js';
@@ -64,6 +65,8 @@ export interface EngineDeps {
   logger: Logger;
   clock?: Clock;
   options: EngineOptions;
+  /** Records the legs a change ends, durably, before the change is kept (docs/call-records.md). */
+  callRecords?: CallRecordSink;
 }
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
@@ -387,6 +390,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   async #store(e: Effects, commandId: number | undefined): Promise<void> {
+    const ended = this.#endedLegs(e);
     for (const conf of e.conferences) {
       const before = this.#registry.get(conf.confId);
       this.#registry.put(conf);
@@ -409,6 +413,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
       createdAt: now,
     }));
     const change = { conferences: e.conferences, outbox };
+    // Written before the change: a crash in between repeats a record (dropped by its id), never loses one.
+    if (ended.length > 0) {
+      await this.#deps.callRecords?.append(ended).catch((err: unknown) =>
+        this.#log.error({ err, records: ended.map((r) => r.recordId) }, 'call detail records not written; the calls go on'));
+    }
     try {
       const records = commandId === undefined
         ? await this.#deps.store.applyChange(change)
@@ -423,6 +432,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.#execute(f.bridgeId, f.command).catch((err: unknown) =>
         this.#log.warn({ err, bridge: f.bridgeId, op: f.command.op }, 'follow-up bridge command failed; reconciliation retries it'));
     }
+  }
+
+  /** Against the registry as it was before `e`: call for it before putting `e`'s conferences. */
+  #endedLegs(e: Effects): CallRecord[] {
+    const sink = this.#deps.callRecords;
+    if (!sink) return [];
+    const ctx = { now: this.#clock.now(), digitsKept: sink.digitsKept };
+    const out = e.out.map((o) => o.message);
+    return e.conferences.flatMap((conf) => endedLegs(this.#registry.get(conf.confId), conf, out, ctx));
   }
 
   #context(): TransitionContext {
