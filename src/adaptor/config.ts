@@ -186,6 +186,17 @@ const CONFIG_SCHEMA = z.strictObject({
   log: section({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }),
+  /** Call detail records (docs/call-records.md). */
+  callRecords: section({
+    enabled: z.boolean().default(true),
+    /** Default: `call-records` in store.dataDir. */
+    dir: z.string().min(1).optional(),
+    format: z.enum(['jsonl', 'csv']).default('jsonl'),
+    keepDays: z.number().int().min(1).default(90),
+    digitsKept: z.number().int().min(0).max(15).default(4),
+    /** node-cron expression of the daily rotation. */
+    rotateSchedule: z.string().min(1).default('5 0 * * *'),
+  }),
 });
 
 type ParsedConfig = z.output<typeof CONFIG_SCHEMA>;
