@@ -16,6 +16,7 @@ import os from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { cidrProblem } from './access/source-allow-list.js';
+import { adminExposureProblem } from './admin/auth.js';
 import { allowedHostProblem } from './http/allowed-hosts.js';
 import { DEFAULT_ENGINE_OPTIONS as ENGINE } from './options.js';
 
@@ -124,6 +125,11 @@ const CONFIG_SCHEMA = z.strictObject({
   admin: section({
     host: HOST.default('127.0.0.1'),
     port: PORT.default(9_464),
+    /** Required when `host` is not loopback (admin/auth.ts). */
+    auth: section({
+      tokenFile: z.string().min(1).optional(),
+      basicFile: z.string().min(1).optional(),
+    }),
   }),
   store: section({
     kind: z.enum(['sqlite', 'memory']).default('sqlite'),
@@ -296,6 +302,8 @@ function crossCheck(config: ParsedConfig, emulatorEnabled: boolean): string[] {
   if (config.webex.tls.allowedClientSubjects.length > 0 && !config.webex.tls.clientCaFile) {
     problems.push('webex.tls.allowedClientSubjects: needs webex.tls.clientCaFile (subjects are only known from verified client certificates)');
   }
+  const adminProblem = adminExposureProblem(config.admin.host, config.admin.auth);
+  if (adminProblem) problems.push(adminProblem);
   const { certFile, keyFile } = config.webex.tls;
   if (Boolean(certFile) !== Boolean(keyFile)) {
     problems.push('webex.tls: set both certFile and keyFile, or neither (a self-signed certificate is then generated)');

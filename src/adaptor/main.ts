@@ -19,6 +19,7 @@ import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
 import { createDriver } from '../bridges/registry.js';
 import { createCodec } from '../protocol/index.js';
 import { AdminListener } from './admin/admin-listener.js';
+import { AdminAuth } from './admin/auth.js';
 import { LoopMonitor, mountHealth } from './admin/health-routes.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { Engine } from './engine.js';
@@ -204,6 +205,9 @@ export class Daemon {
     });
     this.#admin = admin;
     this.#closers.push({ name: 'admin listener', close: () => admin.close() });
+    // Before every other route, so none is reachable around it.
+    const auth = await AdminAuth.load(this.config.admin.auth, this.#logger.child({ component: 'admin-auth' }));
+    if (auth) admin.router.use(auth.handler);
     const loop = new LoopMonitor();
     this.#closers.push({ name: 'loop monitor', close: () => loop.close() });
     mountHealth(admin.router, {
