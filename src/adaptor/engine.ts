@@ -67,6 +67,12 @@ export interface EngineDeps {
   options: EngineOptions;
   /** Records the legs a change ends, durably, before the change is kept (docs/call-records.md). */
   callRecords?: CallRecordSink;
+  /**
+   * Whether this instance may send a bridge command right now: with several instances, only
+   * while it holds the bridge lease (docs/high-availability.md). Always, when alone. The
+   * caller counts the refusals.
+   */
+  mayAct?: () => boolean;
 }
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
@@ -99,6 +105,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #timers: TimerHandle[] = [];
   #lastCompactAt = 0;
   #unsubscribe: (() => void)[] = [];
+  /** Commands this engine has queued, so one a shared store lists again is not run twice. */
+  #enqueued = new Set<number>();
+  /** Set by the first `runUnfinished`: from then on `#enqueued` is pruned there, not on completion. */
+  #sharedStore = false;
 
   constructor(deps: EngineDeps) {
     super();
@@ -210,6 +220,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.counters.transactionsAccepted++;
     for (const record of outcome.commands) void this.#enqueueCommand(record, false);
     return 0;
+  }
+
+  /**
+   * Runs the commands of a shared store's unfinished list (in id order) that this engine has not
+   * queued yet: those another instance accepted and handed to this one, the bridges' owner.
+   */
+  runUnfinished(unfinished: CommandRecord[]): void {
+    if (this.#state !== 'running') return;
+    this.#sharedStore = true;
+    // Store ids grow in acceptance order, so a queued id below the oldest unfinished one is done
+    // and can never be listed again.
+    const oldest = unfinished[0]?.id;
+    if (oldest !== undefined) for (const id of this.#enqueued) if (id < oldest) this.#enqueued.delete(id);
+    for (const record of unfinished) void this.#enqueueCommand(record, record.state === 'started');
   }
 
   /** Answers 7 from now on, lets queued commands finish and flushes the outbox, within `timeoutMs` in all. */
@@ -326,6 +350,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #execute<R>(bridgeId: string, command: BridgeCommand): Promise<R> {
     const driver = this.#drivers.get(bridgeId);
     if (!driver) return Promise.reject(new Error(`no driver for bridge ${bridgeId}: is it still in the configuration?`));
+    if (this.#deps.mayAct?.() === false) {
+      return Promise.reject(new Error(`not sent to bridge ${bridgeId}: this instance no longer holds the bridge lease`));
+    }
     const sent = driver.execute(command, { timeoutMs: this.#deps.options.conference.commandTimeoutMs }) as Promise<R>;
     if (this.listenerCount('step') === 0) return sent;
     const sentAt = this.#clock.now();
@@ -370,12 +397,19 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   #enqueueCommand(record: CommandRecord, inDoubt: boolean): Promise<void> {
+    if (this.#enqueued.has(record.id)) return Promise.resolve();
+    this.#enqueued.add(record.id);
     const msg = record.message;
     this.#observe(() => ({
       kind: 'w2a', at: this.#clock.now(), transId: record.transId, msgId: msg.MsgID, msgType: msg.type, extConfID: msg.ExtConfID,
       ...('ExtCallID' in msg ? { extCallID: msg.ExtCallID } : {}),
     }));
-    return this.#queues.enqueue(record.message.ExtConfID, () => this.#runner.run(record, inDoubt));
+    const done = this.#queues.enqueue(record.message.ExtConfID, () => this.#runner.run(record, inDoubt));
+    // Alone, nothing lists a finished command again; with a shared store a list read before it
+    // finished may still name it, so `runUnfinished` prunes instead.
+    const forget = (): void => { if (!this.#sharedStore) this.#enqueued.delete(record.id); };
+    void done.then(forget, forget);
+    return done;
   }
 
   /** Keeps `e`'s conferences and messages in one store write, then hands the messages to the outbox. */
