@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { WebexListener } from '../../src/adaptor/http/webex-listener.js';
 import { CountingEngine, type Pem, post, startListener, TestPki } from './support.js';
 
-describe('who may talk to the WebEx listener', () => {
+describe('who may talk to the WebEx listener', { timeout: 30_000 }, () => {
   const pki = new TestPki();
   const listeners: WebexListener[] = [];
   let caA: Pem;
