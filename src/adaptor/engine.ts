@@ -118,7 +118,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.onListenerError = (event, err) => this.#log.error({ err, event }, 'an engine observer failed; the engine carries on');
     for (const d of deps.drivers) this.#drivers.set(d.id, d);
     this.#queues = new SerialQueues(deps.logger);
-    const { conference, outbox, webex } = deps.options;
+    const { conference, outbox } = deps.options;
     this.#outbox = new Outbox({
       store: deps.store, codec: deps.codec, post: deps.post, clock: this.#clock, logger: deps.logger.child({ part: 'outbox' }),
       counters: this.counters, options: outbox, isAllowedUrl: compileAllowedHosts(webex.allowedHosts),

@@ -1,0 +1,109 @@
+/**
+ * SIGHUP (`systemctl reload`): re-read the configuration file and apply what can change in a
+ * running daemon. Each reloadable part registers the key paths it owns and how to apply a new
+ * configuration (log level, WebEx allow-list, dial-out policy; certificates can join the same
+ * way). Any other key that changed is logged as needing a restart and keeps its running value,
+ * so it is reported again on every reload until the restart. A file that no longer validates
+ * changes nothing.
+ */
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { compileAllowedHosts } from './http/allowed-hosts.js';
+
+export interface ReloadablePart {
+  /** For the log, e.g. `dial-out policy`. */
+  name: string;
+  /** Key paths or their prefixes this part applies at run time, e.g. `dialOut`, `log.level`. */
+  keys: readonly string[];
+  apply(next: Config): void;
+}
+
+export type ReloadOutcome =
+  | { kind: 'applied'; applied: string[]; restartNeeded: string[] }
+  | { kind: 'refused'; error: string };
+
+export class Reloader {
+  #file: string | undefined;
+  #log: Logger;
+  #parts: ReloadablePart[] = [];
+  /** Key path -> value (JSON) in effect. */
+  #running: Map<string, string>;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** `file` is the --config file; without one, only TSP_ variables can change. */
+  constructor(running: Config, file: string | undefined, log: Logger) {
+    this.#running = flatten(running);
+    this.#file = file;
+    this.#log = log;
+  }
+
+  register(part: ReloadablePart): void {
+    this.#parts.push(part);
+  }
+
+  /** Reloads once; reloads asked for during one run after it, in turn. */
+  reload(): Promise<ReloadOutcome> {
+    const work = this.#tail.then(() => this.#reload());
+    this.#tail = work.catch(() => undefined);
+    return work;
+  }
+
+  async #reload(): Promise<ReloadOutcome> {
+    let next: Config;
+    try {
+      next = await loadConfig(this.#file ? { file: this.#file } : {});
+    } catch (err) {
+      const error = err instanceof ConfigError ? err.message : String(err);
+      this.#log.error({ file: this.#file, error }, 'reload refused: the configuration does not validate; nothing changed');
+      return { kind: 'refused', error };
+    }
+    const incoming = flatten(next);
+    const changed = [...new Set([...this.#running.keys(), ...incoming.keys()])]
+      .filter((key) => this.#running.get(key) !== incoming.get(key))
+      .sort();
+    const owner = (key: string): ReloadablePart | undefined => this.#parts.find((p) => p.keys.some((k) => key === k || key.startsWith(`${k}.`)));
+    const applied = changed.filter((key) => owner(key) !== undefined);
+    const restartNeeded = changed.filter((key) => owner(key) === undefined);
+    const parts = new Set(applied.map((key) => owner(key)!));
+    for (const part of parts) {
+      part.apply(next);
+      for (const key of applied.filter((k) => owner(k) === part)) {
+        const value = incoming.get(key);
+        if (value === undefined) this.#running.delete(key);
+        else this.#running.set(key, value);
+      }
+    }
+    this.#log.info(
+      { file: this.#file, applied, restartNeeded, parts: [...parts].map((p) => p.name) },
+      restartNeeded.length > 0
+        ? `configuration reloaded; these changes need a restart to take effect: ${restartNeeded.join(', ')}`
+        : `configuration reloaded (${applied.length} change(s) applied)`,
+    );
+    return { kind: 'applied', applied, restartNeeded };
+  }
+}
+
+/** A host matcher whose allow-list a reload can replace, for the codec and the poster. */
+export class ReloadableHostMatcher {
+  #matches: (url: string) => boolean;
+
+  constructor(allowedHosts: readonly string[]) {
+    this.#matches = compileAllowedHosts(allowedHosts);
+  }
+
+  readonly matches = (url: string): boolean => this.#matches(url);
+
+  set(allowedHosts: readonly string[]): void {
+    this.#matches = compileAllowedHosts(allowedHosts);
+  }
+}
+
+/** Leaf key paths -> JSON values; arrays are leaves (an allow-list changes as a whole). */
+function flatten(value: unknown, prefix = '', into = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, into);
+  } else if (value !== undefined) {
+    into.set(prefix, JSON.stringify(value));
+  }
+  return into;
+}
