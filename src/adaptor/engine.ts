@@ -121,7 +121,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const { conference, outbox } = deps.options;
     this.#outbox = new Outbox({
       store: deps.store, codec: deps.codec, post: deps.post, clock: this.#clock, logger: deps.logger.child({ part: 'outbox' }),
-      counters: this.counters, options: outbox, isAllowedUrl: compileAllowedHosts(webex.allowedHosts),
+      counters: this.counters, options: outbox, isAllowedUrl: currentAllowList(deps.options),
       observe: (record, phase) => this.#observe(() => a2wStep(record, phase, this.#clock.now())),
     });
     this.#speaking = new SpeakingGate(this.#clock, conference.speakingHoldOffMs, conference.speakingMaxChangesPerSecond,
@@ -565,5 +565,18 @@ function eventStep(at: number, bridgeId: string, event: Exclude<BridgeEvent, { t
     ...('port' in event && event.port !== undefined ? { port: event.port } : {}),
     ...('dialOutId' in event && event.dialOutId !== undefined ? { dialOutId: event.dialOutId } : {}),
     ...(detail !== undefined ? { detail } : {}),
+  };
+}
+
+/** The WebEx allow-list, compiled again when a reload (SIGHUP) replaces `options.webex.allowedHosts`. */
+function currentAllowList(options: EngineOptions): (url: string) => boolean {
+  let hosts = options.webex.allowedHosts;
+  let matches = compileAllowedHosts(hosts);
+  return (url) => {
+    if (options.webex.allowedHosts !== hosts) {
+      hosts = options.webex.allowedHosts;
+      matches = compileAllowedHosts(hosts);
+    }
+    return matches(url);
   };
 }
