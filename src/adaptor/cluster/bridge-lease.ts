@@ -1,0 +1,169 @@
+/**
+ * The bridge lease: at most one instance of a cluster owns the bridges at a time. The lease is
+ * one Redis key set with NX and an expiry; its value is `<token>:<instance>`, where the token
+ * comes from INCR and so only ever grows. That value is the fencing token: every owner write
+ * carries it and the store's scripts refuse any other (redis-store.ts).
+ *
+ * Locally the owner also keeps a monotonic deadline (the time it SENT the last successful
+ * renewal plus the lease length, less a margin): past it, `held()` is false at once, before any
+ * timer of ours can run, so an owner that was paused (SIGSTOP, a long GC) and resumes sends
+ * nothing to a bridge or to WebEx although it has not heard yet that it lost the lease.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisKeys } from '../store/redis/keys.js';
+
+export interface LeaseTimings {
+  /** How long a lease lives without renewal: the longest time bridges may go unowned. */
+  leaseMs: number;
+  /** How often the owner renews, and a standby tries to take the lease; well below leaseMs. */
+  renewMs: number;
+}
+
+export interface LeaseEvents {
+  acquired(value: string): void;
+  lost(reason: string): void;
+}
+
+type LeaseState =
+  | { kind: 'standby' }
+  | { kind: 'owner'; value: string; validUntil: number }
+  | { kind: 'closed' };
+
+const ACQUIRE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local value = redis.call('INCR', KEYS[2]) .. ':' .. ARGV[1]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
+return value
+`;
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Part of the lease given up locally to cover the renewal's own round trip and timer lateness. */
+const SAFETY_MARGIN_FRACTION = 0.1;
+/** A value no lease ever has (tokens start at 1): the fence of an instance that never owned. */
+export const NO_LEASE = '0:none';
+
+type Fn = (...args: (string | number)[]) => Promise<unknown>;
+
+export class BridgeLease {
+  /** Times this instance took the lease, and lost it without releasing it. */
+  acquisitions = 0;
+  losses = 0;
+  #redis: Redis;
+  #keys: RedisKeys;
+  #instanceId: string;
+  #timings: LeaseTimings;
+  #events: LeaseEvents;
+  #log: Logger;
+  #state: LeaseState = { kind: 'standby' };
+  #lastValue = NO_LEASE;
+  #timer: NodeJS.Timeout | undefined;
+  #fn: { acquire: Fn; renew: Fn; release: Fn };
+
+  constructor(deps: { redis: Redis; keys: RedisKeys; instanceId: string; timings: LeaseTimings; events: LeaseEvents; logger: Logger }) {
+    this.#redis = deps.redis;
+    this.#keys = deps.keys;
+    this.#instanceId = deps.instanceId;
+    this.#timings = deps.timings;
+    this.#events = deps.events;
+    this.#log = deps.logger;
+    if (deps.timings.renewMs * 2 > deps.timings.leaseMs) {
+      throw new Error(`cluster.renewMs (${deps.timings.renewMs}) must be at most half of cluster.leaseMs (${deps.timings.leaseMs}) so one late renewal does not lose the lease`);
+    }
+    const defs = { tspLeaseAcquire: ACQUIRE, tspLeaseRenew: RENEW, tspLeaseRelease: RELEASE };
+    for (const [name, lua] of Object.entries(defs)) if (!(name in deps.redis)) deps.redis.defineCommand(name, { numberOfKeys: 2, lua });
+    const r = deps.redis as unknown as Record<string, Fn>;
+    this.#fn = { acquire: r.tspLeaseAcquire!.bind(deps.redis), renew: r.tspLeaseRenew!.bind(deps.redis), release: r.tspLeaseRelease!.bind(deps.redis) };
+  }
+
+  /** True only while the lease is ours by the local deadline: checked before every bridge command and A2W post. */
+  held(): boolean {
+    return this.#state.kind === 'owner' && performance.now() < this.#state.validUntil;
+  }
+
+  /** The fencing value to write under: the lease we hold or last held, never another's. */
+  fence(): string {
+    return this.#lastValue;
+  }
+
+  get role(): 'owner' | 'standby' | 'closed' {
+    return this.#state.kind;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  /** Gives the lease up at once (planned hand-over) so a standby need not wait for expiry. */
+  async release(): Promise<void> {
+    const state = this.#state;
+    this.#stopTimer();
+    this.#state = { kind: 'closed' };
+    if (state.kind !== 'owner') return;
+    try {
+      await this.#fn.release(this.#keys.lease, this.#keys.leaseToken, state.value);
+      this.#log.info({ lease: state.value }, 'bridge lease released for a planned hand-over');
+    } catch (err) {
+      this.#log.warn({ err }, 'could not release the bridge lease; it expires by itself');
+    }
+  }
+
+  close(): void {
+    this.#stopTimer();
+    this.#state = { kind: 'closed' };
+  }
+
+  async #tick(): Promise<void> {
+    const state = this.#state;
+    if (state.kind === 'closed') return;
+    const sentAt = performance.now();
+    try {
+      if (state.kind === 'owner') {
+        if (!this.held()) this.#lose('the lease ran out before it could be renewed (paused process or Redis unreachable)');
+        else if (Number(await this.#fn.renew(this.#keys.lease, this.#keys.leaseToken, state.value, this.#timings.leaseMs)) === 1) {
+          if (this.#state === state) state.validUntil = this.#deadline(sentAt);
+        } else {
+          this.#lose('another instance holds the lease now');
+        }
+      } else {
+        const value = await this.#fn.acquire(this.#keys.lease, this.#keys.leaseToken, this.#instanceId, this.#timings.leaseMs);
+        if (typeof value === 'string' && this.#state.kind === 'standby') {
+          this.#state = { kind: 'owner', value, validUntil: this.#deadline(sentAt) };
+          this.#lastValue = value;
+          this.acquisitions++;
+          this.#log.info({ lease: value }, 'took the bridge lease: this instance now owns the bridges');
+          this.#events.acquired(value);
+        }
+      }
+    } catch (err) {
+      this.#log.warn({ err, role: state.kind }, 'bridge lease: Redis did not answer; trying again');
+      if (this.#state.kind === 'owner' && !this.held()) this.#lose('Redis unreachable for longer than the lease');
+    }
+    if (this.#state.kind !== 'closed') this.#timer = setTimeout(() => void this.#tick(), this.#timings.renewMs);
+  }
+
+  #lose(reason: string): void {
+    if (this.#state.kind !== 'owner') return;
+    this.#state = { kind: 'standby' };
+    this.losses++;
+    this.#log.warn({ reason, lease: this.#lastValue }, `lost the bridge lease: ${reason}; stopping all bridge work`);
+    this.#events.lost(reason);
+  }
+
+  #deadline(sentAt: number): number {
+    return sentAt + this.#timings.leaseMs * (1 - SAFETY_MARGIN_FRACTION);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

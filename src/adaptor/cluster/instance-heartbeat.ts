@@ -1,0 +1,80 @@
+/**
+ * Instances see each other: each writes a heartbeat (its role, the lease it holds, when) into
+ * one Redis hash at every lease tick, and reads everyone's for /readyz, metrics and the console.
+ * An entry older than a few ticks is shown as silent; a stopped instance removes its own.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface InstanceBeat {
+  id: string;
+  role: 'owner' | 'standby' | 'taking-over' | 'closed';
+  /** The lease value held, when owner. */
+  lease?: string;
+  /** ms since epoch (the writer's clock: keep hosts in NTP sync). */
+  at: number;
+}
+
+export interface PeerView extends InstanceBeat {
+  /** No heartbeat for SILENT_AFTER_TICKS ticks. */
+  silent: boolean;
+}
+
+const SILENT_AFTER_TICKS = 3;
+
+export class InstanceHeartbeat {
+  #redis: Redis;
+  #key: string;
+  #intervalMs: number;
+  #beat: () => InstanceBeat;
+  #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #peers: PeerView[] = [];
+
+  constructor(deps: { redis: Redis; key: string; intervalMs: number; beat: () => InstanceBeat; logger: Logger }) {
+    this.#redis = deps.redis;
+    this.#key = deps.key;
+    this.#intervalMs = deps.intervalMs;
+    this.#beat = deps.beat;
+    this.#log = deps.logger;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  /** Every instance last seen, this one included, from the latest tick. */
+  peers(): PeerView[] {
+    return this.#peers;
+  }
+
+  /** Writes one beat now (after a role change) rather than at the next tick. */
+  async beatNow(): Promise<void> {
+    const beat = this.#beat();
+    await this.#redis.hset(this.#key, beat.id, JSON.stringify(beat));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    try {
+      await this.#redis.hdel(this.#key, this.#beat().id);
+    } catch (err) {
+      this.#log.debug({ err }, 'could not remove this instance heartbeat; it goes silent instead');
+    }
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.beatNow();
+      const now = Date.now();
+      this.#peers = Object.values(await this.#redis.hgetall(this.#key))
+        .map((s) => JSON.parse(s) as InstanceBeat)
+        .map((b) => ({ ...b, silent: now - b.at > SILENT_AFTER_TICKS * this.#intervalMs }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    } catch (err) {
+      this.#log.debug({ err }, 'instance heartbeat: Redis did not answer');
+    }
+    this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+  }
+}
