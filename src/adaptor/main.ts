@@ -22,13 +22,14 @@ import { AdminListener } from './admin/admin-listener.js';
 import { AdminAuth } from './admin/auth.js';
 import { LoopMonitor, mountHealth } from './admin/health-routes.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
+import { CallRecordWriter } from './cdr/call-record-writer.js';
 import { Engine } from './engine.js';
 import { readiness } from './health/readiness.js';
-import { compileAllowedHosts } from './http/allowed-hosts.js';
 import { WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
 import { HttpPoster } from './poster.js';
+import { ReloadableHostMatcher, type ReloadablePart } from './reload.js';
 import { MemoryStore } from './store/memory-store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -59,11 +60,17 @@ export class Daemon {
   #emulatorPorts: EmulatorPorts | undefined;
   #dataDir: string | undefined;
   #stopped: Promise<void> | undefined;
+  #allowedHosts: ReloadableHostMatcher;
+  /** The object the engine reads its options from: a reload changes it in place. */
+  #engineOptions: EngineOptions;
+  #callRecords: CallRecordWriter | undefined;
 
   private constructor(config: Config, root: RootLogger) {
     this.config = config;
     this.root = root;
     this.#logger = root.logger;
+    this.#allowedHosts = new ReloadableHostMatcher(config.webex.allowedHosts);
+    this.#engineOptions = engineOptions(config);
   }
 
   /** Builds and starts everything; on failure closes what was opened and throws. */
@@ -114,7 +121,7 @@ export class Daemon {
 
   async #start(): Promise<void> {
     const { config } = this;
-    const isAllowedWbxHost = compileAllowedHosts(config.webex.allowedHosts);
+    const isAllowedWbxHost = this.#allowedHosts.matches;
     const codec = await createCodec({
       maxBodyBytes: config.webex.maxBodyBytes,
       maxCommands: config.webex.maxCommands,
@@ -128,6 +135,9 @@ export class Daemon {
     const store = await this.#openStore(dataDir);
     this.#storeOpen = true;
     this.#closers.push({ name: 'store', close: () => { this.#storeOpen = false; return store.close(); } });
+    const callRecords = await CallRecordWriter.fromConfig(config.callRecords, dataDir, this.#logger.child({ component: 'call-records' }));
+    this.#callRecords = callRecords;
+    if (callRecords) this.#closers.push({ name: 'call records', close: () => callRecords.close() });
 
     const bridges: DriverConfig[] = await Promise.all(config.bridges.map(withPassword));
     if (config.emulator.enabled) bridges.push(await this.#startEmulator());
@@ -151,7 +161,8 @@ export class Daemon {
       codec,
       post: poster.post,
       logger: this.#logger.child({ component: 'engine' }),
-      options: engineOptions(config),
+      options: this.#engineOptions,
+      ...(callRecords ? { callRecords } : {}),
     });
     this.#engine = engine;
     this.#closers.push({ name: 'engine', close: () => engine.close() });
@@ -230,6 +241,28 @@ export class Daemon {
     const { source, tls } = await loadListenerTls(this.config.webex.tls, this.#dataDir);
     this.#listener.reloadTls(tls);
     this.#logger.info({ certificate: { origin: source.origin, file: source.certFile } }, 'WebEx TLS certificates reloaded');
+  }
+
+  /** The call record writer (for its rotation job); undefined when call records are off. */
+  get callRecords(): CallRecordWriter | undefined {
+    return this.#callRecords;
+  }
+
+  /** What a SIGHUP may change without a restart (reload.ts). */
+  reloadableParts(): ReloadablePart[] {
+    const options = this.#engineOptions;
+    return [
+      { name: 'log level', keys: ['log.level'], apply: (next) => this.root.setLevel(next.log.level) },
+      {
+        name: 'WebEx allow-list',
+        keys: ['webex.allowedHosts'],
+        apply: (next) => {
+          this.#allowedHosts.set(next.webex.allowedHosts);
+          options.webex.allowedHosts = [...next.webex.allowedHosts];
+        },
+      },
+      { name: 'dial-out policy', keys: ['dialOut'], apply: (next) => Object.assign(options.dialOut, engineOptions(next).dialOut) },
+    ];
   }
 
   async #openStore(dataDir: string): Promise<Store> {

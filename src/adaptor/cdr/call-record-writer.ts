@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { CSV_COLUMNS, toCsvLine, type CallRecord } from './call-record.js';
+import { CSV_COLUMNS, toCsvLine, type CallRecord, type CallRecordSink } from './call-record.js';
 
 export type CallRecordFormat = 'jsonl' | 'csv';
 
@@ -21,13 +21,29 @@ export interface CallRecordWriterOptions {
   format: CallRecordFormat;
   /** Days of files kept by `rotate()`, today included. */
   keepDays: number;
+  /** Digits of a phone number kept in clear. */
+  digitsKept: number;
   logger: Logger;
 }
+
+/** The `callRecords` configuration section. */
+export interface CallRecordsConfig {
+  enabled: boolean;
+  dir?: string | undefined;
+  format: CallRecordFormat;
+  keepDays: number;
+  digitsKept: number;
+  rotateSchedule: string;
+}
+
+/** Names the rotation in the job runner's logs and metrics. */
+export const ROTATION_JOB_NAME = 'call-record-rotation';
 
 const FILE_PATTERN = /^call-records-(\d{4}-\d{2}-\d{2})\.(jsonl|csv)$/;
 const DAY_MS = 86_400_000;
 
-export class CallRecordWriter {
+export class CallRecordWriter implements CallRecordSink {
+  readonly digitsKept: number;
   #options: CallRecordWriterOptions;
   #files = new Map<string, FileHandle>();
   /** recordIds written to the files of the last two days. */
@@ -38,6 +54,26 @@ export class CallRecordWriter {
 
   constructor(options: CallRecordWriterOptions) {
     this.#options = options;
+    this.digitsKept = options.digitsKept;
+  }
+
+  /** Opened as configured (default directory: `call-records` in `dataDir`); undefined when disabled. */
+  static async fromConfig(config: CallRecordsConfig, dataDir: string, logger: Logger): Promise<CallRecordWriter | undefined> {
+    if (!config.enabled) return undefined;
+    const writer = new CallRecordWriter({
+      dir: path.resolve(dataDir, config.dir ?? 'call-records'),
+      format: config.format,
+      keepDays: config.keepDays,
+      digitsKept: config.digitsKept,
+      logger,
+    });
+    await writer.open();
+    return writer;
+  }
+
+  /** The daily rotation, for the job runner. */
+  rotationJob(schedule: string): { name: string; schedule: string; run: () => Promise<{ deleted: string[] }> } {
+    return { name: ROTATION_JOB_NAME, schedule, run: async () => ({ deleted: await this.rotate() }) };
   }
 
   get dir(): string {
