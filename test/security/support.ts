@@ -78,16 +78,24 @@ export function tspDocument(transId: string, inner = MUTE): string {
 
 export class CountingEngine {
   accepted = 0;
+  failWith: Error | undefined;
   accept = async (): Promise<ConfirmationResult> => {
     this.accepted += 1;
+    if (this.failWith) throw this.failWith;
     return CONFIRMATION.OK;
   };
 }
 
-let codec: Promise<TspCodec> | undefined;
+export const TEST_MAX_BODY_BYTES = 8_192;
+const codecs = new Map<number, Promise<TspCodec>>();
 
-export function testCodec(): Promise<TspCodec> {
-  codec ??= createCodec({ maxBodyBytes: 8_192, maxCommands: 10, isAllowedWbxHost: compileAllowedHosts(['https://127.0.0.1']) });
+/** One codec per body limit per process; its WbxHostName allow-list is https://127.0.0.1. */
+export function testCodec(maxBodyBytes = TEST_MAX_BODY_BYTES): Promise<TspCodec> {
+  let codec = codecs.get(maxBodyBytes);
+  if (!codec) {
+    codec = createCodec({ maxBodyBytes, maxCommands: 10, isAllowedWbxHost: compileAllowedHosts(['https://127.0.0.1']) });
+    codecs.set(maxBodyBytes, codec);
+  }
   return codec;
 }
 
@@ -101,8 +109,8 @@ export async function startListener(engine: CountingEngine, overrides: ListenerO
     path: '/tsp',
     timeouts: { headersMs: 5_000, requestMs: 10_000, keepAliveMs: 5_000 },
     logger: silentLogger,
-    maxBodyBytes: 8_192,
-    codec: await testCodec(),
+    maxBodyBytes: overrides.maxBodyBytes ?? TEST_MAX_BODY_BYTES,
+    codec: await testCodec(overrides.maxBodyBytes),
     accept: engine.accept,
     ...overrides,
   });

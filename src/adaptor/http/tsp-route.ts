@@ -5,8 +5,9 @@
  *   1. intake open?               no  -> 7 (shutting down; WebEx retries or uses the other URL)
  *      sender admitted?           source, client certificate, subject -> 5; rate -> 7
  *                                 (access/access-gate.ts), before a byte of the body is read
- *   2. body read, size-limited    too large -> 6, before any parsing; an encoding we do not
- *                                 read -> 1
+ *   2. body read, size-limited    too large -> 6, before any parsing; a Content-Encoding
+ *                                 (compression is never inflated: no bomb can grow) or a
+ *                                 Content-Type that is not XML -> 1
  *   3. codec.decode (W2A)         1, 2, 3, 4 or 6 with the codec's reason
  *   4. engine.accept              its result: 0 once durably recorded, the earlier result for
  *                                 a repeated TransID, 7 while draining
@@ -37,6 +38,11 @@ export interface TspRouteDeps {
 
 export const REASON_HEADER = 'X-TSP-Reason';
 const CONTENT_TYPE = 'text/xml; charset=utf-8';
+/**
+ * The media types a W2A body may be declared as. The spec names none, so anything that can
+ * carry XML is taken (and an absent header); a form, JSON or multipart body is refused unread.
+ */
+const XML_MEDIA_TYPES: ReadonlySet<string> = new Set(['text/xml', 'application/xml', 'text/plain', 'application/octet-stream']);
 /** Header values are latin1 without controls; reasons are cut to stay readable. */
 const MAX_REASON_CHARS = 200;
 
@@ -124,6 +130,14 @@ function readBody(req: Request, maxBodyBytes: number): Promise<BodyOutcome> {
       ok: false,
       result: CONFIRMATION.NOT_WELL_FORMED,
       reason: `Content-Encoding ${encoding} is not accepted: send the XML uncompressed`,
+    });
+  }
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType && !XML_MEDIA_TYPES.has(mediaType) && !mediaType.endsWith('+xml')) {
+    return Promise.resolve({
+      ok: false,
+      result: CONFIRMATION.NOT_WELL_FORMED,
+      reason: `Content-Type ${mediaType} is not XML: send text/xml; charset=utf-8`,
     });
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
