@@ -75,7 +75,7 @@ export class AdminAuth {
 
   /** Mount first on the admin router, so no route is reachable around it. */
   readonly handler: RequestHandler = (req, res, next) => {
-    if (this.#admits(req.headers.authorization)) {
+    if (this.admits(req.headers.authorization)) {
       next();
       return;
     }
@@ -85,7 +85,8 @@ export class AdminAuth {
     res.status(401).setHeader('WWW-Authenticate', schemes.filter(Boolean).join(', ')).type('text/plain').send('authentication required\n');
   };
 
-  #admits(header: string | undefined): boolean {
+  /** Whether an Authorization header carries the credentials; also for the live feed's WebSocket upgrade, which express never sees. */
+  admits(header: string | undefined): boolean {
     const match = /^(Bearer|Basic) +(\S+)\s*$/i.exec(header ?? '');
     if (!match) return false;
     const expected = match[1]!.toLowerCase() === 'bearer' ? this.#credentials.bearer : this.#credentials.basic;
