@@ -132,8 +132,24 @@ const CONFIG_SCHEMA = z.strictObject({
     }),
   }),
   store: section({
-    kind: z.enum(['sqlite', 'memory']).default('sqlite'),
+    kind: z.enum(['sqlite', 'memory', 'redis']).default('sqlite'),
     dataDir: z.string().min(1).default('./var'),
+    /** The shared store of several instances (docs/high-availability.md); used when kind is redis. */
+    redis: section({
+      url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+      sentinels: z.array(z.strictObject({ host: HOST, port: PORT.min(1) })).default([]),
+      name: z.string().min(1).default('tsp'),
+      passwordFile: z.string().min(1).optional(),
+      waitReplicas: z.number().int().min(0).default(0),
+      waitTimeoutMs: POSITIVE_MS.default(1_000),
+      commandTimeoutMs: POSITIVE_MS.default(2_000),
+    }),
+  }),
+  /** Several instances on one Redis store: one owns the bridges by a lease (docs/high-availability.md). */
+  cluster: section({
+    group: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -').default('tsp'),
+    leaseMs: POSITIVE_MS.default(10_000),
+    renewMs: POSITIVE_MS.default(2_000),
   }),
   transIdRetentionMs: POSITIVE_MS.default(ENGINE.transIdRetentionMs),
   bridges: z.array(BRIDGE_SCHEMA).default([]),
@@ -301,6 +317,13 @@ function crossCheck(config: ParsedConfig, emulatorEnabled: boolean): string[] {
   });
   if (config.webex.tls.allowedClientSubjects.length > 0 && !config.webex.tls.clientCaFile) {
     problems.push('webex.tls.allowedClientSubjects: needs webex.tls.clientCaFile (subjects are only known from verified client certificates)');
+  }
+  const { redis } = config.store;
+  if (config.store.kind === 'redis' && (redis.url === undefined) === (redis.sentinels.length === 0)) {
+    problems.push('store.redis: with kind redis, set exactly one of url and sentinels');
+  }
+  if (config.cluster.renewMs * 2 > config.cluster.leaseMs) {
+    problems.push(`cluster.renewMs: must be at most half of cluster.leaseMs (${config.cluster.leaseMs}) so one late renewal does not lose the lease`);
   }
   const adminProblem = adminExposureProblem(config.admin.host, config.admin.auth);
   if (adminProblem) problems.push(adminProblem);

@@ -111,14 +111,14 @@ describe('configuration', () => {
   test('errors name the key path, what is wrong, and the variable a value came from', () => {
     const problems = problemsOf(() =>
       parseConfig(
-        { webex: { port: 'https', prot: 1 }, store: { kind: 'redis' }, bridges: [{ id: 'a' }] },
+        { webex: { port: 'https', prot: 1 }, store: { kind: 'mongodb' }, bridges: [{ id: 'a' }] },
         { env: { TSP_LOG__LEVEL: 'loud' } },
       ),
     );
     const text = problems.join('\n');
     assert.match(text, /^webex\.port: expected number, got "https"$/m);
     assert.match(text, /^webex\.prot: unknown key; known keys here: host, port, path/m);
-    assert.match(text, /^store\.kind: must be one of "sqlite", "memory", got "redis"$/m);
+    assert.match(text, /^store\.kind: must be one of "sqlite", "memory", "redis", got "mongodb"$/m);
     assert.match(text, /^bridges\.0\.host: required/m);
     assert.match(text, /^log\.level: must be one of .* \(from TSP_LOG__LEVEL\)$/m);
   });
