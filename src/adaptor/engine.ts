@@ -73,6 +73,19 @@ export interface EngineDeps {
    * caller counts the refusals.
    */
   mayAct?: () => boolean;
+  /**
+   * Runs the engine's periodic work (keep-alive sweep, reconciliation, compaction): the
+   * daemon's job runner, so all scheduled work is named, never overlaps and is measured.
+   * Without it the engine runs each on its own clock (engine tests, with a fake clock).
+   */
+  schedule?: (job: MaintenanceJob) => void;
+}
+
+/** A piece of the engine's periodic work; `run` rejects when it failed. */
+export interface MaintenanceJob {
+  name: 'keepalive-sweep' | 'reconcile' | 'compaction';
+  everyMs: number;
+  run: () => Promise<unknown>;
 }
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
@@ -103,7 +116,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Work nothing waits on (state changes from events, reconciliation, timer rounds). */
   #background = new Set<Promise<void>>();
   #timers: TimerHandle[] = [];
-  #lastCompactAt = 0;
   #unsubscribe: (() => void)[] = [];
   /** Commands this engine has queued, so one a shared store lists again is not run twice. */
   #enqueued = new Set<number>();
@@ -494,22 +506,37 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   #startTimers(): void {
     const { keepAliveTimeoutMs, reconcileIntervalMs } = this.#deps.options.conference;
-    this.#every(Math.min(SWEEP_INTERVAL_MAX_MS, Math.max(1, keepAliveTimeoutMs / 2)), () => this.#sweep());
-    this.#every(reconcileIntervalMs, () => this.#inStep.reconcileAll([...this.#drivers.keys()], 'periodic'));
+    const jobs: MaintenanceJob[] = [
+      { name: 'keepalive-sweep', everyMs: Math.min(SWEEP_INTERVAL_MAX_MS, Math.max(1, keepAliveTimeoutMs / 2)), run: () => this.#sweep() },
+      { name: 'reconcile', everyMs: reconcileIntervalMs, run: () => this.#inStep.reconcileAll([...this.#drivers.keys()], 'periodic') },
+      { name: 'compaction', everyMs: COMPACT_INTERVAL_MS, run: () => this.#compact() },
+    ];
+    for (const job of jobs) {
+      if (this.#deps.schedule) this.#deps.schedule({ ...job, run: () => (this.#state === 'closed' ? Promise.resolve() : this.#tracked(job.run)) });
+      else this.#every(job.everyMs, job.run);
+    }
   }
 
-  #every(intervalMs: number, fn: () => Promise<void> | void): void {
+  #every(intervalMs: number, fn: () => Promise<unknown>): void {
     const tick = (): void => {
       if (this.#state === 'closed') return;
-      void this.#track(Promise.resolve(fn())).finally(() => {
+      void this.#tracked(fn).catch((err: unknown) => this.#log.error({ err }, 'periodic engine work failed; it runs again at its next time')).finally(() => {
         if (this.#state !== 'closed') this.#timers.push(this.#clock.setTimer(intervalMs, tick));
       });
     };
     this.#timers.push(this.#clock.setTimer(intervalMs, tick));
   }
 
-  /** Keep-alive cleanup (spec 3.1) and, now and then, compaction of what is remembered. */
-  async #sweep(): Promise<void> {
+  /** Runs `fn` as background work that settled() waits for; its outcome stays the caller's. */
+  #tracked<T>(fn: () => Promise<T>): Promise<T> {
+    const work = fn();
+    void this.#track(work.then(() => undefined, () => undefined));
+    return work;
+  }
+
+  /** Keep-alive cleanup (spec 3.1). */
+  async #sweep(): Promise<{ ended: number }> {
+    let ended = 0;
     const now = this.#clock.now();
     const { keepAliveTimeoutMs } = this.#deps.options.conference;
     for (const conf of this.#registry.open()) {
@@ -517,20 +544,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
       if (this.#isBusy(conf)) continue;
       this.#log.info({ ExtConfID: conf.extConfID }, 'no keep-alive, no message and no caller for too long: ending the conference');
       void this.#inStep.endIdle(conf);
+      ended++;
     }
-    if (now - this.#lastCompactAt >= COMPACT_INTERVAL_MS) {
-      this.#lastCompactAt = now;
-      const before = now - this.#deps.options.transIdRetentionMs;
-      try {
-        const forgotten = await this.#deps.store.compact(before, before);
-        for (const conf of [...this.#registry.all()]) {
-          if (conf.endedAt !== undefined && conf.endedAt < before) this.#registry.remove(conf.confId);
-        }
-        if (forgotten > 0) this.#log.info({ forgotten }, 'forgot TransIDs past their retention');
-      } catch (err) {
-        this.#log.error({ err }, 'compaction failed; it is tried again at the next sweep');
-      }
+    return { ended };
+  }
+
+  /** Forgets TransIDs and ended conferences past their retention; a failure is tried again next time. */
+  async #compact(): Promise<{ forgotten: number }> {
+    const before = this.#clock.now() - this.#deps.options.transIdRetentionMs;
+    const forgotten = await this.#deps.store.compact(before, before);
+    for (const conf of [...this.#registry.all()]) {
+      if (conf.endedAt !== undefined && conf.endedAt < before) this.#registry.remove(conf.confId);
     }
+    if (forgotten > 0) this.#log.info({ forgotten }, 'forgot TransIDs past their retention');
+    return { forgotten };
   }
 }
 

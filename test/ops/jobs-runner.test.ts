@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { JobRunner, type JobOutcome, type Scheduler } from '../../src/adaptor/jobs/job-runner.js';
+import { JobRunner, type JobOutcome, type Schedule, type Scheduler } from '../../src/adaptor/jobs/job-runner.js';
 
 class ManualScheduler implements Scheduler {
-  readonly armed = new Map<string, { expression: string; fire: () => Promise<JobOutcome> }>();
-  schedule(name: string, expression: string, fire: () => Promise<JobOutcome>) {
-    this.armed.set(name, { expression, fire });
+  readonly armed = new Map<string, { when: Schedule; fire: () => Promise<JobOutcome> }>();
+  schedule(name: string, when: Schedule, fire: () => Promise<JobOutcome>) {
+    this.armed.set(name, { when, fire });
     return { stop: () => void this.armed.delete(name) };
   }
   fire(name: string): Promise<JobOutcome> {
@@ -39,7 +39,7 @@ describe('job runner', () => {
     let runs = 0;
     runner.register({ name: 'sweep', schedule: '*/30 * * * * *', run: () => { runs++; } });
     runner.start();
-    assert.equal(scheduler.armed.get('sweep')?.expression, '*/30 * * * * *');
+    assert.equal(scheduler.armed.get('sweep')?.when, '*/30 * * * * *');
     assert.equal(await scheduler.fire('sweep'), 'success');
     assert.equal(await runner.trigger('sweep'), 'success');
     assert.equal(runs, 2);
@@ -73,6 +73,7 @@ describe('job runner', () => {
   test('a bad schedule or a second job of the same name is refused with its name', () => {
     const { runner } = setUp();
     assert.throws(() => runner.register({ name: 'x', schedule: 'every minute', run: () => {} }), /"every minute" for x is not a cron expression/);
+    assert.throws(() => runner.register({ name: 'y', schedule: { everyMs: 0 }, run: () => {} }), /for y is not a cron expression/);
     runner.register({ name: 'x', schedule: '* * * * *', run: () => {} });
     assert.throws(() => runner.register({ name: 'x', schedule: '* * * * *', run: () => {} }), /already registered/);
   });

@@ -1,5 +1,6 @@
 /**
- * Scheduled jobs: named bodies run on cron schedules (node-cron, six fields with seconds), each
+ * Scheduled jobs: named bodies run on cron schedules (node-cron, six fields with seconds) or,
+ * for the engine's work whose period follows from its own options, every so many ms. Each
  * run logged with its duration and outcome and exported as metrics. A job never overlaps
  * itself: a run still going when the next falls due is skipped, logged and counted.
  *
@@ -15,24 +16,32 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface JobDefinition {
   /** Names the job in logs and in the `job` label, e.g. `keepalive-sweep`. */
   name: string;
-  /** A node-cron expression; six fields put seconds first (`*\/30 * * * * *`). */
-  schedule: string;
+  /** A node-cron expression (six fields put seconds first: `*\/30 * * * * *`), or a period. */
+  schedule: Schedule;
   /** Resolves when done; a rejection is the run's failure. May return a short summary to log. */
   run: () => Promise<unknown> | unknown;
 }
+
+export type Schedule = string | { everyMs: number };
 
 export type JobOutcome = 'success' | 'failure' | 'skipped';
 
 /** What fires a job on its schedule; node-cron by default, a manual one in tests. */
 export interface Scheduler {
   /** `fire` resolves when the run it started (or skipped) is over. */
-  schedule(name: string, expression: string, fire: () => Promise<JobOutcome>): { stop(): void };
+  schedule(name: string, when: Schedule, fire: () => Promise<JobOutcome>): { stop(): void };
 }
 
+/** node-cron for expressions, an unref'd interval for periods. */
 export const cronScheduler: Scheduler = {
-  schedule(name, expression, fire) {
+  schedule(name, when, fire) {
+    if (typeof when !== 'string') {
+      const timer = setInterval(() => void fire(), when.everyMs);
+      timer.unref();
+      return { stop: () => clearInterval(timer) };
+    }
     // Overlap is the runner's to decide, so a skipped run is logged and counted.
-    const task = cron.schedule(expression, () => void fire(), { name, noOverlap: false });
+    const task = cron.schedule(when, () => void fire(), { name, noOverlap: false });
     return { stop: () => void task.destroy() };
   },
 };
@@ -79,8 +88,8 @@ export class JobRunner {
   register(job: JobDefinition): void {
     if (this.#state === 'closed') throw new Error(`JobRunner.register(${job.name}): the runner is closed`);
     if (this.#jobs.has(job.name)) throw new Error(`JobRunner.register: a job named "${job.name}" is already registered`);
-    if (!cron.validate(job.schedule)) {
-      throw new Error(`jobs: "${job.schedule}" for ${job.name} is not a cron expression (five fields, or six with seconds first, e.g. "*/30 * * * * *")`);
+    if (typeof job.schedule === 'string' ? !cron.validate(job.schedule) : !(job.schedule.everyMs >= 1)) {
+      throw new Error(`jobs: ${JSON.stringify(job.schedule)} for ${job.name} is not a cron expression (five fields, or six with seconds first, e.g. "*/30 * * * * *") nor a period of 1 ms or more`);
     }
     const entry: Job = { ...job, running: undefined, stop: undefined };
     this.#jobs.set(job.name, entry);
