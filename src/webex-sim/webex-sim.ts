@@ -91,6 +91,8 @@ export interface WebexSimOptions {
   /** The simulator's own server certificate; a self-signed one is generated when absent. */
   keyPair?: KeyPair;
   host?: string;
+  /** Port of the A2W receiver; any free one by default. */
+  port?: number;
   path?: string;
   /** Answer A2W_NotifyUserEnter automatically (default true). */
   answerUserEnter?: boolean;
@@ -153,7 +155,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
     const keyPair = this.#options.keyPair ?? (await generateSelfSigned('webex-sim'));
     this.#server = https.createServer(keyPair, (req, res) => this.#onPost(req, res));
     this.#server.keepAliveTimeout = 30_000;
-    this.#server.listen(0, this.#options.host ?? '127.0.0.1');
+    this.#server.listen(this.#options.port ?? 0, this.#options.host ?? '127.0.0.1');
     await once(this.#server, 'listening');
     this.#state = 'running';
   }
