@@ -21,6 +21,8 @@ import { createCodec } from '../protocol/index.js';
 import { AdminListener } from './admin/admin-listener.js';
 import { AdminAuth } from './admin/auth.js';
 import { LoopMonitor, mountHealth } from './admin/health-routes.js';
+import { mountConsole } from './console/mount-console.js';
+import { mountLiveFeed } from './live/live-feed.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { CallRecordWriter } from './cdr/call-record-writer.js';
 import { Engine } from './engine.js';
@@ -59,6 +61,8 @@ export class Daemon {
   #engine: Engine | undefined;
   #emulatorPorts: EmulatorPorts | undefined;
   #dataDir: string | undefined;
+  /** The certificate files in effect; a reload that names new ones moves this on. */
+  #tlsFiles: Config['webex']['tls'];
   #stopped: Promise<void> | undefined;
   #allowedHosts: ReloadableHostMatcher;
   /** The object the engine reads its options from: a reload changes it in place. */
@@ -68,6 +72,7 @@ export class Daemon {
   private constructor(config: Config, root: RootLogger) {
     this.config = config;
     this.root = root;
+    this.#tlsFiles = config.webex.tls;
     this.#logger = root.logger;
     this.#allowedHosts = new ReloadableHostMatcher(config.webex.allowedHosts);
     this.#engineOptions = engineOptions(config);
@@ -229,6 +234,13 @@ export class Daemon {
         bridges: drivers.map((d) => ({ id: d.id, status: d.status })),
       }),
     });
+    mountConsole(admin.router);
+    const feed = mountLiveFeed(admin.server, engine, {
+      logger: this.#logger.child({ component: 'live-feed' }),
+      ...(auth ? { authorize: (req) => auth.admits(req.headers.authorization) } : {}),
+    });
+    // Closed before the listener (closers run in reverse), so feed clients hear 1001 first.
+    this.#closers.push({ name: 'live feed', close: () => feed.close() });
     return admin.listen();
   }
 
@@ -236,10 +248,11 @@ export class Daemon {
    * Re-reads the WebEx certificate, key and client CA (SIGHUP): new connections use them, live
    * ones keep theirs. A file that cannot be read or used leaves the old ones in place and throws.
    */
-  async reloadTls(): Promise<void> {
+  async reloadTls(files: Config['webex']['tls'] = this.#tlsFiles): Promise<void> {
     if (!this.#listener || this.#dataDir === undefined) throw new Error('Daemon.reloadTls: not started');
-    const { source, tls } = await loadListenerTls(this.config.webex.tls, this.#dataDir);
+    const { source, tls } = await loadListenerTls(files, this.#dataDir);
     this.#listener.reloadTls(tls);
+    this.#tlsFiles = files;
     this.#logger.info({ certificate: { origin: source.origin, file: source.certFile } }, 'WebEx TLS certificates reloaded');
   }
 
@@ -262,6 +275,15 @@ export class Daemon {
         },
       },
       { name: 'dial-out policy', keys: ['dialOut'], apply: (next) => Object.assign(options.dialOut, engineOptions(next).dialOut) },
+      {
+        name: 'WebEx certificates',
+        keys: ['webex.tls.certFile', 'webex.tls.keyFile', 'webex.tls.clientCaFile'],
+        apply: (next) => {
+          this.reloadTls(next.webex.tls).catch((err: unknown) => {
+            this.#logger.error({ err }, 'WebEx certificates not reloaded; the previous ones stay in use');
+          });
+        },
+      },
     ];
   }
 
