@@ -1,10 +1,14 @@
 /**
  * `tsp-adaptor serve [--config FILE]`: runs the daemon until SIGTERM or SIGINT, then stops it
  * in order (main.ts) and exits 0. A second signal during the stop exits at once (1). Without
- * --config the embedded defaults apply (TSP_ variables still override them).
+ * --config the embedded defaults apply (TSP_ variables still override them). SIGHUP re-reads
+ * the file (reload.ts). Under systemd it reports READY=1, status, watchdog pings and STOPPING=1.
  */
 import { ConfigError, loadConfig } from './config.js';
 import { Daemon } from './main.js';
+import { Reloader } from './reload.js';
+import { SystemdNotifier } from './systemd/notify.js';
+import { ServiceStatus, type ServiceCounts } from './systemd/service-status.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** How long the process may linger once the daemon has stopped. */
@@ -28,12 +32,32 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`tsp-adaptor serve: start-up failed: ${(err as Error).message}\n`);
     return 1;
   }
-  return waitForStop(daemon);
+  const status = new ServiceStatus(await SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => countsOf(daemon));
+  const reloader = new Reloader(daemon.config, parsed.file, daemon.root.logger.child({ component: 'reload' }));
+  for (const part of daemon.reloadableParts()) reloader.register(part);
+  process.on('SIGHUP', () => void reloader.reload());
+  await status.ready();
+  const code = await waitForStop(daemon, status);
+  process.removeAllListeners('SIGHUP');
+  status.close();
+  return code;
 }
 
-function waitForStop(daemon: Daemon): Promise<number> {
+function countsOf(daemon: Daemon): ServiceCounts {
+  const { conferences, bridges } = daemon.engine.snapshot();
+  return {
+    conferences: conferences.length,
+    callers: conferences.reduce((sum, c) => sum + c.callers.filter((x) => x.phase === 'joined').length, 0),
+    bridgesUp: bridges.filter((b) => b.link.state === 'up').length,
+    bridges: bridges.length,
+    outboxDepth: daemon.engine.outboxDepth().messages,
+  };
+}
+
+function waitForStop(daemon: Daemon, status: ServiceStatus): Promise<number> {
   return new Promise((resolve) => {
     const stop = (reason: string, exitCode: number): void => {
+      void status.stopping(reason);
       for (const signal of STOP_SIGNALS) {
         process.removeAllListeners(signal);
         process.once(signal, () => {
