@@ -13,6 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import cron from 'node-cron';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { cidrProblem } from './access/source-allow-list.js';
@@ -40,6 +41,9 @@ const CIDR = z.string().superRefine((entry, ctx) => {
 const PHONE_NUMBER = z.string().max(63).regex(/^[0-9]+,[0-9]*,[0-9]+$/, 'must be CountryCode,AreaCode,LocalNumber such as 1,408,5550100');
 /** `CountryCode,AreaCode,LocalNumber` prefixes, digits and commas only. */
 const NUMBER_PREFIX = z.string().regex(/^[0-9,]+$/, 'must be digits (and commas) such as 1,900 or 44');
+
+/** A node-cron expression. */
+const CRON = z.string().refine((v) => cron.validate(v), 'must be a cron expression of five fields, or six with seconds first, such as "*/30 * * * * *"');
 
 /** Loopback WebEx servers: what a newcomer's simulator and the tests run on. */
 export const LOOPBACK_WEBEX_HOSTS: readonly string[] = [
@@ -207,6 +211,22 @@ const CONFIG_SCHEMA = z.strictObject({
   }),
   log: section({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }),
+  /** Scheduled jobs (docs/operations.md): node-cron expressions, six fields put seconds first. */
+  jobs: section({
+    /** Default: every half keep-alive timeout, at most every minute. */
+    keepAliveSweep: CRON.optional(),
+    /** Default: every conference.reconcileIntervalMs. */
+    reconcile: CRON.optional(),
+    compaction: CRON.default('0 7 * * * *'),
+    deepCheck: CRON.default('30 * * * * *'),
+  }),
+  /** The deep health check (docs/operations.md): a probe conference on each bridge. */
+  deepCheck: section({
+    enabled: z.boolean().default(true),
+    confKeyPrefix: z.string().regex(/^[0-9]{1,10}$/, 'must be 1 to 10 digits').default('9999'),
+    stepTimeoutMs: POSITIVE_MS.default(5_000),
+    loopbackNumber: PHONE_NUMBER.optional(),
   }),
   /** Call detail records (docs/call-records.md). */
   callRecords: section({
