@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from '../../src/adaptor/config.js';
 import { Daemon } from '../../src/adaptor/main.js';
 import { startStack, type Stack } from '../e2e/support.js';
 import { testKeyPair } from '../shell/support.js';
+import { post, TestPki } from './support.js';
 
 const TOKEN = 'admin-token-4f1c9a';
 const BASIC = 'ops:s3cret-pass';
@@ -66,6 +67,22 @@ describe('the started daemon: admin auth, routes kept apart, secrets', () => {
     assert.ok(stack.logs.length > 0);
     for (const secret of [TOKEN, 's3cret-pass', 'tsp-emulator', keyBody]) {
       assert.ok(!text.includes(secret), `the log contains ${secret.slice(0, 6)}...`);
+    }
+  });
+  test('reloadTls re-reads the certificate files in place: new connections get the new certificate (last: it changes the certificate)', async () => {
+    const pki = new TestPki();
+    try {
+      const ca = pki.ca('ca-renewed');
+      const renewed = pki.leaf(ca, 'server-renewed', 'server');
+      await writeFile(path.join(stack.dataDir, 'tls', 'webex-cert.pem'), renewed.cert);
+      await writeFile(path.join(stack.dataDir, 'tls', 'webex-key.pem'), renewed.key, { mode: 0o600 });
+      await stack.daemon.reloadTls();
+      // Verified against the new CA only: the handshake succeeding is the proof.
+      const reply = await post(stack.daemon.webexUrl, { ca: ca.cert, body: '<x/>' });
+      assert.equal(reply.status, 200);
+      assert.ok(stack.logs.some((l) => l.msg === 'WebEx TLS certificates reloaded'));
+    } finally {
+      pki.close();
     }
   });
 });
