@@ -32,7 +32,10 @@ const PHONE_KEYS = [
   'PhoneNumber', 'CallerID', 'DialedNumber', 'NBRNumber', 'TollNumber', 'TollFreeNumber',
   'callerId', 'dialledNumber', 'number', 'phoneNumber',
 ];
-const SECRET_KEYS = ['password', 'passphrase', 'key', 'token', 'secret', 'authorization', 'HybridSDKToken', 'sdkToken'];
+const SECRET_KEYS = [
+  'password', 'passphrase', 'key', 'privateKey', 'token', 'secret', 'credentials', 'authorization',
+  'cookie', 'HybridSDKToken', 'sdkToken',
+];
 /** Nesting depths at which the fields above are found (messages inside a transaction etc.). */
 const REDACT_PREFIXES = ['', '*.', '*.*.', '*.*.*.'];
 const SECRET_CENSOR = '[redacted]';
