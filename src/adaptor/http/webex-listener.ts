@@ -23,6 +23,7 @@ import type tlsModule from 'node:tls';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AccessGate, type AccessPolicy } from '../access/access-gate.js';
+import type { Config } from '../config.js';
 import type { ListenerTls } from '../tls.js';
 import { tspRoute, type TspRouteDeps } from './tsp-route.js';
 
@@ -67,6 +68,25 @@ export const CIPHERS = [
 /** Header and request deadlines are enforced on this tick; never coarser than a second. */
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const UNLIMITED = { ratePerSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER };
+
+/** Everything the configuration decides about the listener; the caller adds tls, codec, accept, logger. */
+export function listenerSettings(config: Config): Omit<WebexListenerOptions, 'tls' | 'codec' | 'accept' | 'logger' | 'clock'> {
+  const { webex } = config;
+  return {
+    host: webex.host,
+    port: webex.port,
+    path: webex.path,
+    timeouts: { ...webex.timeouts },
+    maxBodyBytes: webex.maxBodyBytes,
+    access: {
+      allowedSources: [...webex.allowedSources],
+      allowedClientSubjects: [...webex.tls.allowedClientSubjects],
+      rate: { ratePerSecond: webex.limits.ratePerSecond, burst: webex.limits.burst },
+    },
+    maxConnections: webex.limits.maxConnections,
+    rejectUnauthorizedClients: webex.tls.rejectUnauthorizedClients,
+  };
+}
 
 /** How long `close()` lets requests in flight finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5_000;
