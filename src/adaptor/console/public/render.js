@@ -8,6 +8,8 @@ export function h(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'class') el.className = value;
+    // Through the CSSOM: the page's policy refuses style attributes.
+    else if (key === 'style') Object.assign(el.style, value);
     else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
     else el.setAttribute(key, value === true ? '' : String(value));
   }
@@ -51,9 +53,9 @@ function portsCell(ports, promised) {
   const pct = (n) => `${total > 0 ? (100 * n) / total : 0}%`;
   return h('td', { class: 'ports' },
     h('div', { class: 'bar', role: 'img', 'aria-label': `${inUse} in use, ${reserved} reserved, ${promised} promised of ${total}` },
-      h('span', { class: 'seg use', style: `width:${pct(inUse)}` }),
-      h('span', { class: 'seg res', style: `width:${pct(reserved)}` }),
-      h('span', { class: 'seg prom', style: `width:${pct(Math.min(promised, Math.max(0, total - inUse - reserved)))}` })),
+      h('span', { class: 'seg use', style: { width: pct(inUse) } }),
+      h('span', { class: 'seg res', style: { width: pct(reserved) } }),
+      h('span', { class: 'seg prom', style: { width: pct(Math.min(promised, Math.max(0, total - inUse - reserved))) } })),
     h('span', { class: 'figures' }, h('b', {}, inUse), ' / ', reserved, ' / ', total));
 }
 
