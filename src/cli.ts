@@ -16,6 +16,8 @@ const COMMANDS: Record<string, Command> = {
   'check-config': { summary: 'validate a configuration FILE and print OK or every problem', load: () => import('./adaptor/check-config-command.js') },
   validate: { summary: 'print the Confirmation Result the daemon would give each FILE', load: () => import('./protocol/validate-command.js') },
   emulator: { summary: 'run the Voyant bridge emulator (both protocols, control on HTTP)', load: () => import('./bridges/emulator/command.js') },
+  certify: { summary: 'check a running adaptor against the TSP contract: certify URL [--emulator CONTROL_URL]', load: () => import('./tools/certify/certify-command.js') },
+  bench: { summary: 'run the benchmarks and write bench/results/: bench [--scenario NAME] [--duration S] [--smoke]', load: () => import('./tools/bench/bench-command.js') },
 };
 
 function usage(): string {
