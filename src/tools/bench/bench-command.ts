@@ -1,0 +1,82 @@
+/**
+ * `tsp-adaptor bench [--scenario NAME]... [--duration S] [--smoke] [--out DIR]`: runs the
+ * benchmark scenarios (docs/benchmarks.md) against a daemon it starts in a child process and
+ * writes their results to bench/results/ (or --out), then summary.json over them.
+ */
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { writeScenario, writeSummary } from './report.js';
+import type { Scenario } from './scenario.js';
+import type { TargetEntry } from './target.js';
+import { memory } from './scenarios/memory.js';
+import { steady } from './scenarios/steady.js';
+import { storm } from './scenarios/storm.js';
+import { throughput } from './scenarios/throughput.js';
+
+const SCENARIOS: Record<string, Scenario> = { throughput, storm, steady, memory };
+const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR]`;
+/** Where the compiled copy of the target goes (ignored by git). */
+const BUILD_DIR = 'bench/results/tmp/build';
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        scenario: { type: 'string', multiple: true },
+        duration: { type: 'string' },
+        smoke: { type: 'boolean', default: false },
+        'no-build': { type: 'boolean', default: false },
+        out: { type: 'string', default: 'bench/results' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const names = values.scenario ?? Object.keys(SCENARIOS);
+  const unknown = names.filter((n) => !SCENARIOS[n]);
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown scenario ${unknown.join(', ')}\n${USAGE}\n`);
+    return 2;
+  }
+  const durationS = values.duration === undefined ? undefined : Number(values.duration);
+  if (durationS !== undefined && !(durationS > 0)) {
+    process.stderr.write(`--duration must be a positive number of seconds\n${USAGE}\n`);
+    return 2;
+  }
+  const out = path.resolve(values.out);
+  const targetEntry = values['no-build'] ? undefined : await compiledTarget();
+  for (const name of names) {
+    process.stderr.write(`bench: ${name}\n`);
+    const result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}) });
+    if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
+    await writeScenario(out, result);
+    process.stdout.write(`${name}: ${JSON.stringify(result.figures)}\n`);
+  }
+  const summary = await writeSummary(out);
+  process.stdout.write(`summary: ${JSON.stringify(summary)}\n`);
+  return 0;
+}
+
+/**
+ * The daemon as deployed runs compiled: from a checkout, compile the sources once (tsc emits
+ * even when a file has type errors) and run the target from that copy with plain node.
+ */
+async function compiledTarget(): Promise<TargetEntry | undefined> {
+  const here = fileURLToPath(import.meta.url);
+  if (path.extname(here) === '.js') return undefined;
+  const root = path.resolve(path.dirname(here), '../../..');
+  const outDir = path.join(root, BUILD_DIR);
+  process.stderr.write(`bench: compiling the daemon into ${BUILD_DIR}\n`);
+  await promisify(execFile)(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root }).catch((err: { stdout?: string }) => {
+    process.stderr.write(`bench: tsc reported errors (the copy is still emitted):\n${err.stdout ?? ''}`);
+  });
+  const file = path.join(outDir, 'src/tools/bench/target-process.js');
+  await access(file);
+  return { file, execArgv: [] };
+}

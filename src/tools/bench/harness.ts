@@ -1,0 +1,235 @@
+/**
+ * What every benchmark scenario stands on: the daemon in its own process (or one at a given
+ * URL), the WebEx simulator receiving the A2W posts, the emulator's control interface, and
+ * the few conference-level moves the scenarios share, timed from the WebEx side.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSelfSigned, type KeyPair } from '../../adaptor/tls.js';
+import type { A2WMessage, W2AMessage } from '../../protocol/index.js';
+import { WebexSim, type ReceivedA2W } from '../../webex-sim/webex-sim.js';
+import { EmulatorClient } from '../emulator-client.js';
+import { Target, type TargetEntry } from './target.js';
+import type { TargetStats } from './target-process.js';
+
+export interface HarnessOptions {
+  /** A running adaptor; without it the daemon is started in a child process. */
+  url?: string;
+  /** The emulator control interface of that adaptor's bridge. */
+  emulatorControl?: string;
+  /** PEM for a given URL's certificate; a loopback adaptor is trusted without it. */
+  ca?: string;
+  /** Config overrides for a started daemon. */
+  config?: Record<string, unknown>;
+  /** The target process's entry (a compiled copy for figures); tsx sources by default. */
+  targetEntry?: TargetEntry;
+  /** A data directory and certificate made by the caller, who also removes it. */
+  prepared?: { dataDir: string; keyPair: KeyPair };
+}
+
+/** One conference the scenario created, with the callers WebEx has named in it. */
+export interface BenchConference {
+  extConfId: string;
+  confKey: string;
+  extCallIds: string[];
+}
+
+const CREATE_TIMEOUT_MS = 30_000;
+
+/**
+ * The daemon as a benchmark runs it: embedded defaults, an ephemeral port, and the per-source
+ * intake limits opened up, since all the load comes from one loopback source by design.
+ */
+const BENCH_CONFIG = {
+  webex: { port: 0, limits: { ratePerSecond: 1_000_000, burst: 1_000_000, maxConnections: 4_096 } },
+  log: { level: 'warn' },
+};
+
+export class Harness {
+  readonly sim: WebexSim;
+  readonly emulator: EmulatorClient;
+  readonly url: string;
+  readonly keyPair: KeyPair;
+  readonly dataDir: string;
+  readonly #ownsDataDir: boolean;
+  readonly #target: Target | undefined;
+  /** Called for every A2W message the simulator takes, with its arrival time. */
+  readonly #listeners = new Set<(r: ReceivedA2W, at: number) => void>();
+
+  private constructor(parts: { sim: WebexSim; emulator: EmulatorClient; url: string; keyPair: KeyPair; dataDir: string; ownsDataDir: boolean; target?: Target }) {
+    this.#ownsDataDir = parts.ownsDataDir;
+    this.sim = parts.sim;
+    this.emulator = parts.emulator;
+    this.url = parts.url;
+    this.keyPair = parts.keyPair;
+    this.dataDir = parts.dataDir;
+    this.#target = parts.target;
+    this.sim.on('message', (r) => {
+      const at = performance.now();
+      for (const listener of this.#listeners) listener(r, at);
+    });
+  }
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const { dataDir, keyPair } = options.prepared ?? (await prepareDataDir());
+    let target: Target | undefined;
+    let url = options.url;
+    let control = options.emulatorControl;
+    if (!url) {
+      target = await Target.start({ kind: 'daemon', dataDir, config: { ...BENCH_CONFIG, ...options.config } }, options.targetEntry);
+      url = target.ready.url;
+      control = target.ready.emulatorControl;
+    }
+    if (!control) throw new Error('bench: give --emulator CONTROL_URL with --url (the bridge side is played through it)');
+    // Receipts of A2W posts are for statistics, not waits: the simulator keeps no waiters busy.
+    const sim = new WebexSim({ adaptorUrl: url, keyPair, ...(options.ca ? { adaptorCa: options.ca } : target ? { adaptorCa: keyPair.cert } : {}) });
+    await sim.start();
+    return new Harness({ sim, emulator: new EmulatorClient(control), url, keyPair, dataDir, ownsDataDir: !options.prepared, ...(target ? { target } : {}) });
+  }
+
+  /** The daemon's own figures, when the harness started it. */
+  stats(options: { gc?: boolean; resetLoop?: boolean } = {}): Promise<TargetStats | undefined> {
+    return this.#target ? this.#target.stats(options) : Promise.resolve(undefined);
+  }
+
+  /** Every A2W message from now on, with its arrival time; returns the unsubscribe. */
+  onA2W(listener: (r: ReceivedA2W, at: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves with the first A2W message from now on that `accepts`, or rejects after `timeoutMs`. */
+  waitFor(accepts: (m: A2WMessage) => boolean, timeoutMs: number, what: string): Promise<ReceivedA2W> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`bench: no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onA2W((r) => {
+        if (!accepts(r.message)) return;
+        clearTimeout(timer);
+        off();
+        resolve(r);
+      });
+    });
+  }
+
+  /** Sends one transaction; throws unless it is confirmed with Result 0. */
+  async sendOk(messages: W2AMessage[]): Promise<void> {
+    const sent = await this.sim.send(messages, { retries: 3 });
+    if (sent.result !== 0) throw new Error(`bench: ${messages[0]?.type} not confirmed: ${sent.result ?? sent.reason}`);
+  }
+
+  create(extConfId: string, confKey: string): W2AMessage {
+    return { type: 'W2A_CreateConference', MsgID: this.sim.newId('msg'), ExtConfID: extConfId, ConfKey: confKey, WbxHostName: this.sim.url };
+  }
+
+  /** Creates `count` conferences, `parallel` at a time, each answered Result 0. */
+  async createConferences(count: number, tag: string, parallel = 8): Promise<BenchConference[]> {
+    const conferences: BenchConference[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const index = next++;
+        const conference = { extConfId: `${tag}-conf-${index}`, confKey: confKeyFor(tag, index), extCallIds: [] };
+        const create = this.create(conference.extConfId, conference.confKey);
+        const answered = this.waitFor((m) => m.type === 'A2W_RspCreateConference' && m.MsgID === create.MsgID, CREATE_TIMEOUT_MS, `RspCreateConference ${conference.extConfId}`);
+        await this.sendOk([create]);
+        const rsp = (await answered).message as Extract<A2WMessage, { type: 'A2W_RspCreateConference' }>;
+        if (rsp.Result !== 0) throw new Error(`bench: create ${conference.extConfId} answered Result ${rsp.Result}`);
+        conferences.push(conference);
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    return conferences;
+  }
+
+  /**
+   * Fills the conferences with `callers` generated callers and resolves once WebEx has named
+   * them all (NotifyUserEnter answered), recording each ExtCallID on its conference.
+   */
+  async fill(conferences: BenchConference[], callers: number, arrivalsPerSecond: number, timeoutMs: number): Promise<void> {
+    const byExtConfId = new Map(conferences.map((c) => [c.extConfId, c]));
+    let named = conferences.reduce((n, c) => n + c.extCallIds.length, 0);
+    const target = named + callers;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`bench: only ${named} of ${target} callers named within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onA2W((r) => {
+        if (r.message.type !== 'A2W_NotifyUserEnter' || !r.answered) return;
+        const conference = byExtConfId.get(r.message.ExtConfID);
+        const extCallId = r.answeredExtCallID;
+        if (!conference || !extCallId) return;
+        void r.answered.then((outcome) => {
+          if (outcome.result !== 0) return;
+          conference.extCallIds.push(extCallId);
+          named += 1;
+          if (named >= target) {
+            clearTimeout(timer);
+            off();
+            resolve();
+          }
+        });
+      });
+    });
+    await this.emulator.startTraffic({ confKeys: conferences.map((c) => c.confKey), targetCallers: target, arrivalsPerSecond, seed: 7 });
+    try {
+      await done;
+    } finally {
+      await this.emulator.stopTraffic(false);
+    }
+  }
+
+  /** Ends the conferences (their callers are disconnected) and waits for every answer. */
+  async endConferences(conferences: BenchConference[], timeoutMs = CREATE_TIMEOUT_MS): Promise<void> {
+    for (let i = 0; i < conferences.length; i += 16) {
+      await Promise.all(
+        conferences.slice(i, i + 16).map(async (c) => {
+          const end: W2AMessage = { type: 'W2A_EndConference', MsgID: this.sim.newId('msg'), ExtConfID: c.extConfId };
+          const answered = this.waitFor((m) => m.type === 'A2W_RspEndConference' && m.MsgID === end.MsgID, timeoutMs, `RspEndConference ${c.extConfId}`);
+          await this.sendOk([end]);
+          await answered;
+        }),
+      );
+    }
+  }
+
+  /** Waits (bounded) until the daemon has nothing left to deliver. */
+  async drained(timeoutMs = 60_000): Promise<TargetStats | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stats = await this.stats();
+      if (!stats || stats.outboxDepth === 0 || Date.now() > deadline) return stats;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#target?.stop();
+    await this.sim.close();
+    if (this.#ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A temporary data directory holding a fresh certificate where the daemon looks for its own
+ * (and the bare server reads it), so both serve the same TLS.
+ */
+export async function prepareDataDir(): Promise<{ dataDir: string; keyPair: KeyPair }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tsp-bench-'));
+  const keyPair = await generateSelfSigned('tsp-bench');
+  await mkdir(path.join(dataDir, 'tls'), { recursive: true });
+  await writeFile(path.join(dataDir, 'tls', 'webex-cert.pem'), keyPair.cert);
+  await writeFile(path.join(dataDir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+  return { dataDir, keyPair };
+}
+
+/** A conference key unique to the tag and index: 8 digits, so 4..16 holds. */
+export function confKeyFor(tag: string, index: number): string {
+  let hash = 0;
+  for (const ch of tag) hash = (hash * 31 + ch.charCodeAt(0)) % 900;
+  return `${100 + hash}${String(index).padStart(5, '0')}`;
+}
