@@ -226,6 +226,7 @@ const CONFIG_SCHEMA = z.strictObject({
     enabled: z.boolean().default(true),
     confKeyPrefix: z.string().regex(/^[0-9]{1,10}$/, 'must be 1 to 10 digits').default('9999'),
     stepTimeoutMs: POSITIVE_MS.default(5_000),
+    answerTimeoutMs: POSITIVE_MS.default(30_000),
     loopbackNumber: PHONE_NUMBER.optional(),
   }),
   /** Call detail records (docs/call-records.md). */

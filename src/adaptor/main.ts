@@ -14,6 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
 import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
 import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
 import { createDriver } from '../bridges/registry.js';
@@ -21,12 +22,17 @@ import { createCodec } from '../protocol/index.js';
 import { AdminListener } from './admin/admin-listener.js';
 import { AdminAuth } from './admin/auth.js';
 import { LoopMonitor, mountHealth } from './admin/health-routes.js';
+import { mountMetrics } from './admin/metrics-routes.js';
 import { mountConsole } from './console/mount-console.js';
 import { mountLiveFeed } from './live/live-feed.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { CallRecordWriter } from './cdr/call-record-writer.js';
-import { Engine } from './engine.js';
-import { readiness } from './health/readiness.js';
+import { Engine, type MaintenanceJob } from './engine.js';
+import { DeepCheck } from './health/deep-check.js';
+import { readiness, type Readiness } from './health/readiness.js';
+import { JobRunner, type Schedule } from './jobs/job-runner.js';
+import { createDaemonRegistry } from './metrics/daemon-registry.js';
+import { registerEngineMetrics } from './metrics/engine-metrics.js';
 import { WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
@@ -68,6 +74,7 @@ export class Daemon {
   /** The object the engine reads its options from: a reload changes it in place. */
   #engineOptions: EngineOptions;
   #callRecords: CallRecordWriter | undefined;
+  #jobs: JobRunner | undefined;
 
   private constructor(config: Config, root: RootLogger) {
     this.config = config;
@@ -118,6 +125,12 @@ export class Daemon {
     return this.#engine;
   }
 
+  /** The scheduled jobs (names in docs/operations.md); `trigger(name)` runs one now. */
+  get jobs(): JobRunner {
+    if (!this.#jobs) throw new Error('Daemon.jobs: not started');
+    return this.#jobs;
+  }
+
   /** Graceful, ordered stop; `reason` is logged. Idempotent: later calls wait for the first. */
   stop(reason: string): Promise<void> {
     this.#stopped ??= this.#stop(reason);
@@ -160,6 +173,10 @@ export class Daemon {
     });
     this.#closers.push({ name: 'poster', close: () => poster.close() });
 
+    // One registry for the daemon's series; the global default registry stays untouched.
+    const registry = createDaemonRegistry({ instance_id: config.instance.id });
+    const jobs = new JobRunner({ registry, logger: this.#logger.child({ component: 'jobs' }) });
+    this.#jobs = jobs;
     const engine = new Engine({
       store,
       drivers,
@@ -168,11 +185,47 @@ export class Daemon {
       logger: this.#logger.child({ component: 'engine' }),
       options: this.#engineOptions,
       ...(callRecords ? { callRecords } : {}),
+      schedule: (job) => jobs.register({ ...job, schedule: this.#engineJobSchedule(job) }),
     });
     this.#engine = engine;
     this.#closers.push({ name: 'engine', close: () => engine.close() });
+    // Closed before the engine (closers run in reverse): no job starts on a closing engine.
+    this.#closers.push({ name: 'jobs', close: () => jobs.close() });
+    if (callRecords) jobs.register(callRecords.rotationJob(config.callRecords.rotateSchedule));
+    const deepCheck = config.deepCheck.enabled
+      ? new DeepCheck({ drivers, options: { ...config.deepCheck }, registry, logger: this.#logger.child({ component: 'deep-check' }) })
+      : undefined;
+    if (deepCheck) {
+      jobs.register({
+        name: 'deep-check',
+        schedule: config.jobs.deepCheck,
+        run: async () => (await deepCheck.run()).map((r) => `${r.bridge}: ${r.verdict.outcome} in ${r.tookMs} ms`),
+      });
+    }
+    const ready = (): Readiness => readiness({
+      storeOpen: this.#storeOpen,
+      engine: engine.state,
+      bridges: drivers.map((d) => {
+        const verdict = deepCheck?.verdict(d.id);
+        return { id: d.id, status: d.status, ...(verdict ? { deepCheck: verdict } : {}) };
+      }),
+    });
+    const stopMetrics = registerEngineMetrics(registry, {
+      counters: engine.counters,
+      outboxDepth: () => engine.outboxDepth(),
+      snapshot: () => engine.snapshot(),
+      drivers,
+      ready: () => ready().ready,
+      now: Date.now,
+      onStep: (listener) => {
+        engine.on('step', listener);
+        return () => engine.off('step', listener);
+      },
+    });
+    this.#closers.push({ name: 'engine metrics', close: stopMetrics });
     await engine.start();
-    const adminUrl = await this.#startAdmin(engine, drivers);
+    const adminUrl = await this.#startAdmin(engine, { ready, registry });
+    jobs.start();
 
     const { source: certificate, tls } = await loadListenerTls(config.webex.tls, dataDir);
     this.#dataDir = dataDir;
@@ -213,7 +266,13 @@ export class Daemon {
   }
 
   /** The admin listener (metrics, health, feed, console); mounted before it listens. */
-  async #startAdmin(engine: Engine, drivers: readonly BridgeDriver[]): Promise<string> {
+  /** The configured schedule of an engine job, else the period the engine asks for. */
+  #engineJobSchedule(job: MaintenanceJob): Schedule {
+    const configured = { 'keepalive-sweep': this.config.jobs.keepAliveSweep, reconcile: this.config.jobs.reconcile, compaction: this.config.jobs.compaction }[job.name];
+    return configured ?? { everyMs: job.everyMs };
+  }
+
+  async #startAdmin(engine: Engine, deps: { ready: () => Readiness; registry: Registry }): Promise<string> {
     const admin = new AdminListener({
       host: this.config.admin.host,
       port: this.config.admin.port,
@@ -226,14 +285,8 @@ export class Daemon {
     if (auth) admin.router.use(auth.handler);
     const loop = new LoopMonitor();
     this.#closers.push({ name: 'loop monitor', close: () => loop.close() });
-    mountHealth(admin.router, {
-      loop,
-      readiness: () => readiness({
-        storeOpen: this.#storeOpen,
-        engine: engine.state,
-        bridges: drivers.map((d) => ({ id: d.id, status: d.status })),
-      }),
-    });
+    mountHealth(admin.router, { loop, readiness: deps.ready });
+    mountMetrics(admin.router, { registry: deps.registry });
     mountConsole(admin.router);
     const feed = mountLiveFeed(admin.server, engine, {
       logger: this.#logger.child({ component: 'live-feed' }),

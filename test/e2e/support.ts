@@ -27,6 +27,8 @@ export interface Stack {
 const FAST = {
   outbox: { initialDelayMs: 20, maxDelayMs: 200 },
   conference: { speakingHoldOffMs: 0 },
+  // Probe conferences would appear among a test's own; the deep-check tests turn it on.
+  deepCheck: { enabled: false },
 };
 
 export async function startStack(overrides: Record<string, unknown> = {}): Promise<Stack> {

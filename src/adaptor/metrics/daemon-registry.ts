@@ -1,0 +1,16 @@
+/**
+ * The daemon's one Prometheus Registry. prom-client's global default registry is left alone,
+ * so two daemons in one process (tests) or a library using prom-client never mix series.
+ * Process metrics (CPU, memory, event-loop lag, handles) come from prom-client's default
+ * collectors, registered here under the `tsp_` prefix.
+ */
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+export const METRIC_PREFIX = 'tsp_';
+
+export function createDaemonRegistry(labels: { instance_id: string }): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  return registry;
+}
