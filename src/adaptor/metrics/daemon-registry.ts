@@ -7,10 +7,14 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const METRIC_PREFIX = 'tsp_';
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function createDaemonRegistry(labels: { instance_id: string }): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  // Gauges named like counters break Prometheus' naming rules (`promtool check metrics`); the
+  // same counts stay available by type in tsp_nodejs_active_{handles,requests,resources}.
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${METRIC_PREFIX}${name}`);
   return registry;
 }
