@@ -33,7 +33,7 @@ import { readiness, type Readiness } from './health/readiness.js';
 import { JobRunner, type Schedule } from './jobs/job-runner.js';
 import { createDaemonRegistry } from './metrics/daemon-registry.js';
 import { registerEngineMetrics } from './metrics/engine-metrics.js';
-import { WebexListener } from './http/webex-listener.js';
+import { listenerSettings, WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
 import { HttpPoster } from './poster.js';
@@ -230,22 +230,11 @@ export class Daemon {
     const { source: certificate, tls } = await loadListenerTls(config.webex.tls, dataDir);
     this.#dataDir = dataDir;
     const listener = new WebexListener({
+      ...listenerSettings(config),
       tls,
-      host: config.webex.host,
-      port: config.webex.port,
-      path: config.webex.path,
-      timeouts: config.webex.timeouts,
-      access: {
-        allowedSources: [...config.webex.allowedSources],
-        allowedClientSubjects: [...config.webex.tls.allowedClientSubjects],
-        rate: { ratePerSecond: config.webex.limits.ratePerSecond, burst: config.webex.limits.burst },
-      },
-      maxConnections: config.webex.limits.maxConnections,
-      rejectUnauthorizedClients: config.webex.tls.rejectUnauthorizedClients,
       codec,
       accept: (tx) => engine.accept(tx),
       logger: this.#logger.child({ component: 'webex-listener' }),
-      maxBodyBytes: config.webex.maxBodyBytes,
     });
     this.#listener = listener;
     this.#closers.push({ name: 'webex listener', close: () => listener.close() });
