@@ -118,7 +118,8 @@ describe('live feed protocol', () => {
   function startFeed(options: Partial<ConstructorParameters<typeof LiveFeed>[1]> = {}): void {
     engine = new FakeEngine();
     engine.conferences = [conference('ext-1', [caller(1)])];
-    feed = mountLiveFeed(server, engine, { logger, ...options });
+    // No periodic bridge refresh in the middle of a test's expected sequence.
+    feed = mountLiveFeed(server, engine, { logger, bridgeRefreshMs: 60_000, ...options });
   }
 
   function reader(headers?: Record<string, string>): Reader {

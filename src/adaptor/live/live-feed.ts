@@ -23,6 +23,8 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Clients only ask for timelines: a few hundred bytes. */
 export const MAX_PAYLOAD_BYTES = 4 * 1024;
 export const HEARTBEAT_INTERVAL_MS = 15_000;
+/** Bridges are sent again this often, so heartbeat ages stay current between link changes. */
+export const BRIDGE_REFRESH_MS = 5_000;
 /** After the close frame, how long a cut-off or closing client gets before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -49,6 +51,7 @@ export interface LiveFeedOptions {
   maxBufferedBytes?: number;
   maxPayloadBytes?: number;
   heartbeatIntervalMs?: number;
+  bridgeRefreshMs?: number;
   /** When the admin listener requires credentials: whether this upgrade request carries them. */
   authorize?: (req: http.IncomingMessage) => boolean;
 }
@@ -71,7 +74,7 @@ export class LiveFeed {
   #clients = new Set<Client>();
   #state = new LiveState();
   #seq = 0;
-  #heartbeat: NodeJS.Timeout;
+  #timers: NodeJS.Timeout[];
   #detach: (() => void)[] = [];
   #status: 'open' | 'closed' = 'open';
 
@@ -89,8 +92,11 @@ export class LiveFeed {
     });
     this.#state.reset(source.snapshot());
     source.on('conference', this.#onConference).on('bridge', this.#onBridge).on('step', this.#onStep);
-    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
-    this.#heartbeat.unref();
+    this.#timers = [
+      setInterval(() => this.#beat(), options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS),
+      setInterval(() => this.#refreshBridges(), options.bridgeRefreshMs ?? BRIDGE_REFRESH_MS),
+    ];
+    for (const t of this.#timers) t.unref();
   }
 
   /** Clients connected now. */
@@ -109,7 +115,7 @@ export class LiveFeed {
   async close(): Promise<void> {
     if (this.#status === 'closed') return;
     this.#status = 'closed';
-    clearInterval(this.#heartbeat);
+    for (const t of this.#timers) clearInterval(t);
     this.#source.off('conference', this.#onConference).off('bridge', this.#onBridge).off('step', this.#onStep);
     for (const detach of this.#detach) detach();
     const closed = [...this.#clients].map((c) => this.#disconnect(c, 1001, 'adaptor shutting down'));
@@ -133,6 +139,11 @@ export class LiveFeed {
     const entry = this.#state.step(step);
     if (entry) this.#broadcast({ type: 'step', entry });
   };
+
+  #refreshBridges(): void {
+    if (this.#clients.size === 0) return;
+    for (const bridge of this.#source.snapshot().bridges) this.#onBridge(bridge);
+  }
 
   #broadcast(body: Body): void {
     if (this.#clients.size === 0) return;

@@ -51,12 +51,12 @@ function portsCell(ports, promised) {
   if (!ports) return h('td', {}, h('span', { class: 'detail' }, 'not reported yet'));
   const { total, inUse, reserved } = ports;
   const pct = (n) => `${total > 0 ? (100 * n) / total : 0}%`;
-  return h('td', { class: 'ports' },
+  return h('td', {}, h('div', { class: 'ports' },
     h('div', { class: 'bar', role: 'img', 'aria-label': `${inUse} in use, ${reserved} reserved, ${promised} promised of ${total}` },
       h('span', { class: 'seg use', style: { width: pct(inUse) } }),
       h('span', { class: 'seg res', style: { width: pct(reserved) } }),
       h('span', { class: 'seg prom', style: { width: pct(Math.min(promised, Math.max(0, total - inUse - reserved))) } })),
-    h('span', { class: 'figures' }, h('b', {}, inUse), ' / ', reserved, ' / ', total));
+    h('span', { class: 'figures' }, h('b', {}, inUse), ' / ', reserved, ' / ', total)));
 }
 
 export function bridgeRows(bridges, now) {
@@ -137,7 +137,7 @@ export function conferenceBlocks(conferences, selection, onSelect, filter, now) 
         h('span', { class: 'kv' }, 'bridge ', h('b', {}, conf.bridgeId), conf.bridgeConfId ? h('span', { class: 'detail mono' }, ` #${conf.bridgeConfId}`) : ''),
         h('span', { class: 'kv' }, h('b', {}, joined.length), ' on', dialling ? [' · ', h('b', {}, dialling), ' dialling'] : '', muted ? [' · ', h('b', {}, muted), ' muted'] : ''),
         conf.muteAll?.muted ? badge('mute', conf.muteAll.applyToNewCallers ? 'MUTE-ALL + NEW' : 'MUTE-ALL') : '',
-        h('span', { class: 'kv right' }, conf.status === 'ended' ? `ended ${clock(conf.endedAt)}` : `active ${age(conf.lastActivityAt, now)} ago`)),
+        h('span', { class: 'kv end' }, conf.status === 'ended' ? `ended ${clock(conf.endedAt)}` : `active ${age(conf.lastActivityAt, now)} ago`)),
       conf.callers.length === 0
         ? h('p', { class: 'empty small' }, conf.status === 'ended' ? 'Ended.' : 'No callers yet.')
         : h('table', { class: 'callers' },
