@@ -33,6 +33,7 @@ import { readiness, type Readiness } from './health/readiness.js';
 import { JobRunner, type Schedule } from './jobs/job-runner.js';
 import { createDaemonRegistry } from './metrics/daemon-registry.js';
 import { registerEngineMetrics } from './metrics/engine-metrics.js';
+import { readCounter } from './metrics/read-counter.js';
 import { listenerSettings, WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
@@ -237,6 +238,12 @@ export class Daemon {
       logger: this.#logger.child({ component: 'webex-listener' }),
     });
     this.#listener = listener;
+    readCounter({
+      name: 'tsp_webex_refusals_total',
+      help: 'WebEx connections or transactions refused before the engine (docs/security.md), by kind: source, client-certificate, client-subject, rate, connections, tls-handshake.',
+      labelNames: ['kind'], registry,
+      read: () => [...listener.refusals].map(([kind, n]) => [{ kind }, n] as const),
+    });
     this.#closers.push({ name: 'webex listener', close: () => listener.close() });
     const url = await listener.listen();
 
@@ -271,7 +278,13 @@ export class Daemon {
     this.#closers.push({ name: 'admin listener', close: () => admin.close() });
     // Before every other route, so none is reachable around it.
     const auth = await AdminAuth.load(this.config.admin.auth, this.#logger.child({ component: 'admin-auth' }));
-    if (auth) admin.router.use(auth.handler);
+    if (auth) {
+      admin.router.use(auth.handler);
+      readCounter({
+        name: 'tsp_admin_auth_refusals_total', help: 'Admin requests refused for missing or wrong credentials.',
+        labelNames: [], registry: deps.registry, read: () => [[{}, auth.refused] as const],
+      });
+    }
     const loop = new LoopMonitor();
     this.#closers.push({ name: 'loop monitor', close: () => loop.close() });
     mountHealth(admin.router, { loop, readiness: deps.ready });

@@ -42,6 +42,16 @@ describe('the started daemon: admin auth, routes kept apart, secrets', () => {
     assert.equal((await fetch(url, { headers: { authorization: basic } })).status, 200);
   });
 
+  test('refusals are counted in /metrics', async () => {
+    const before = await (await fetch(`${stack.daemon.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const refused = Number(/^tsp_admin_auth_refusals_total(?:\{[^}]*\})? (\d+)/m.exec(before)?.[1]);
+    assert.ok(refused >= 3, before.slice(0, 200));
+    assert.equal((await fetch(`${stack.daemon.adminUrl}/metrics`)).status, 401);
+    const after = await (await fetch(`${stack.daemon.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    assert.equal(Number(/^tsp_admin_auth_refusals_total(?:\{[^}]*\})? (\d+)/m.exec(after)?.[1]), refused + 1);
+    assert.match(after, /# TYPE tsp_webex_refusals_total counter/);
+  });
+
   test('the WebEx listener never serves an admin route, with or without credentials', async () => {
     const { cert } = await testKeyPair();
     const origin = new URL(stack.daemon.webexUrl).origin;
