@@ -6,45 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { WebSocket } from 'ws';
 import { conferenceChanges } from '../../src/adaptor/conference/observation.js';
 import type { ConferenceState, DialingCaller, JoinedCaller } from '../../src/adaptor/conference/state.js';
-import type { FeedMessage } from '../../src/adaptor/live/live-feed.js';
 import { createConference, startStack, type Stack } from '../e2e/support.js';
 import { hostMute, joinCaller, portPath } from './console-support.js';
-
-/** Collects a feed's messages; waits are bounded by the test's own timeout. */
-class FeedClient {
-  readonly messages: FeedMessage[] = [];
-  readonly ws: WebSocket;
-  #wake: (() => void)[] = [];
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as FeedMessage);
-      for (const w of this.#wake.splice(0)) w();
-    });
-  }
-  async until<T extends FeedMessage>(predicate: (m: FeedMessage) => m is T): Promise<T>;
-  async until(predicate: (m: FeedMessage) => boolean): Promise<FeedMessage>;
-  async until(predicate: (m: FeedMessage) => boolean): Promise<FeedMessage> {
-    for (;;) {
-      const found = this.messages.find(predicate);
-      if (found) return found;
-      await new Promise<void>((resolve) => this.#wake.push(resolve));
-    }
-  }
-}
+import { FeedReader } from './live-feed-support.js';
 
 describe('live feed on the real engine', () => {
   let stack: Stack;
-  let feed: FeedClient;
+  let feed: FeedReader;
   const extConfID = 'LIVE-ENGINE-1';
   const confKey = '6161';
 
   before(async () => {
     stack = await startStack();
-    feed = new FeedClient(`${stack.daemon.adminUrl.replace('http:', 'ws:')}/live`);
+    feed = new FeedReader(`${stack.daemon.adminUrl.replace('http:', 'ws:')}/live`);
   });
   after(async () => {
     feed?.ws.terminate();

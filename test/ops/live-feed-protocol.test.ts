@@ -18,7 +18,8 @@ import { WebSocket } from 'ws';
 import { TypedEmitter } from '../../src/common/typed-emitter.js';
 import type { EngineEvents, EngineSnapshot } from '../../src/adaptor/conference/observation.js';
 import type { ConferenceState, JoinedCaller } from '../../src/adaptor/conference/state.js';
-import { LiveFeed, mountLiveFeed, type FeedMessage } from '../../src/adaptor/live/live-feed.js';
+import { LiveFeed, mountLiveFeed } from '../../src/adaptor/live/live-feed.js';
+import { FeedReader } from './live-feed-support.js';
 
 class FakeEngine extends TypedEmitter<EngineEvents> {
   conferences: ConferenceState[] = [];
@@ -48,34 +49,6 @@ function conference(extConfID: string, callers: JoinedCaller[] = []): Conference
     classes: { tollCallIn: true, tollFreeCallIn: true, domesticCallBack: true, intlCallBack: true }, muteAll: undefined,
     lastActivityAt: 1, recentDialOutsAt: [], callers,
   } as ConferenceState;
-}
-
-/** A ws client that records every message it receives. */
-class Reader {
-  readonly messages: FeedMessage[] = [];
-  readonly ws: WebSocket;
-  #waiters: (() => void)[] = [];
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(url, { headers });
-    this.ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as FeedMessage);
-      for (const w of this.#waiters.splice(0)) w();
-    });
-  }
-  /** Resolves once a message matching `predicate` has arrived (bounded by the test's timeout). */
-  async waitFor(predicate: (m: FeedMessage) => boolean): Promise<FeedMessage> {
-    for (;;) {
-      const found = this.messages.find(predicate);
-      if (found) return found;
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-  closed(): Promise<number> {
-    return new Promise((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) resolve(-1);
-      this.ws.once('close', (code) => resolve(code));
-    });
-  }
 }
 
 function upgradeRequest(url: string, headers: Record<string, string> = {}): http.ClientRequest {
@@ -122,8 +95,8 @@ describe('live feed protocol', () => {
     feed = mountLiveFeed(server, engine, { logger, bridgeRefreshMs: 60_000, ...options });
   }
 
-  function reader(headers?: Record<string, string>): Reader {
-    const r = new Reader(url, headers);
+  function reader(headers?: Record<string, string>): FeedReader {
+    const r = new FeedReader(url, headers);
     open.push({ close: () => r.ws.terminate() });
     return r;
   }
@@ -137,7 +110,7 @@ describe('live feed protocol', () => {
   test('a client gets the snapshot first, then every delta in the order the engine emitted them', async () => {
     startFeed();
     const r = reader();
-    const snapshot = await r.waitFor((m) => m.type === 'snapshot');
+    const snapshot = await r.until((m) => m.type === 'snapshot');
     assert.ok(snapshot.type === 'snapshot');
     assert.deepEqual(snapshot.bridges.map((b) => [b.id, b.ports?.inUse]), [['bridge-a', 2]]);
     assert.deepEqual(snapshot.conferences.map((c) => [c.extConfID, c.callers.length]), [['ext-1', 1]]);
@@ -151,7 +124,7 @@ describe('live feed protocol', () => {
     engine.publish('step', { kind: 'bridge-command', at: 2, phase: 'sent', bridgeId: 'bridge-a', op: 'mute', bridgeConfId: 'b-ext-1', port: 'p1' });
     engine.publish('conference', { conference: muted, changes: [{ kind: 'mute', caller: { legId: 'leg-1', extCallID: 'call-1' }, muted: true, by: 'Host' }] });
     engine.publish('bridge', { ...engine.snapshot().bridges[0]!, link: { state: 'down', error: 'reset', retryInMs: 500 } });
-    const last = await r.waitFor((m) => m.type === 'bridge');
+    const last = await r.until((m) => m.type === 'bridge');
 
     const types = r.messages.map((m) => m.type);
     assert.deepEqual(types, ['snapshot', 'step', 'step', 'conference', 'bridge']);
@@ -174,9 +147,9 @@ describe('live feed protocol', () => {
     engine.publish('step', { kind: 'w2a', at: 1, transId: 't-1', msgId: 'm-1', msgType: 'W2A_MuteUser', extConfID: 'ext-1', extCallID: 'call-1' });
     engine.publish('step', { kind: 'a2w', at: 3, phase: 'queued', transId: 'a-1', msgId: 'm-1', msgType: 'A2W_RspMuteUser', extConfID: 'ext-1', extCallID: 'call-1' });
     const r = reader();
-    await r.waitFor((m) => m.type === 'snapshot');
+    await r.until((m) => m.type === 'snapshot');
     r.ws.send(JSON.stringify({ type: 'timeline', extConfID: 'ext-1' }));
-    const answer = await r.waitFor((m) => m.type === 'timeline');
+    const answer = await r.until((m) => m.type === 'timeline');
     assert.ok(answer.type === 'timeline');
     assert.deepEqual(answer.entries.map((e) => e.step.kind), ['w2a', 'a2w']);
   });
@@ -185,7 +158,7 @@ describe('live feed protocol', () => {
     const maxBufferedBytes = 256 * 1024;
     startFeed({ maxBufferedBytes });
     const normal = reader();
-    await normal.waitFor((m) => m.type === 'snapshot');
+    await normal.until((m) => m.type === 'snapshot');
     const stalled = await stalledClient(url);
     // ~40 kB per update; the kernel's socket buffers take some megabytes before the feed's own fill.
     const big = conference('ext-1', Array.from({ length: 150 }, (_, i) => caller(i, `Caller ${i} ${'x'.repeat(150)}`)));
@@ -197,12 +170,12 @@ describe('live feed protocol', () => {
       }
       const target = sent;
       // The reading client drains before the next round, so only the stalled one falls behind.
-      await normal.waitFor((m) => m.type === 'conference' && normal.messages.filter((x) => x.type === 'conference').length >= target);
+      await normal.until((m) => m.type === 'conference' && normal.messages.filter((x) => x.type === 'conference').length >= target);
     }
     assert.equal(feed.cutOffs, 1, 'the stalled client was cut off');
     assert.equal(feed.clients, 1);
     engine.publish('bridge', { ...engine.snapshot().bridges[0]!, promisedPorts: 7 });
-    const after = await normal.waitFor((m) => m.type === 'bridge');
+    const after = await normal.until((m) => m.type === 'bridge');
     assert.ok(after.type === 'bridge' && after.bridge.promisedPorts === 7);
     // The stalled client's socket is closed by the feed (once it reads, it finds the end).
     stalled.resume();
@@ -213,7 +186,7 @@ describe('live feed protocol', () => {
   test('a client message over maxPayload closes the socket with 1009', async () => {
     startFeed({ maxPayloadBytes: 1024 });
     const r = reader();
-    await r.waitFor((m) => m.type === 'snapshot');
+    await r.until((m) => m.type === 'snapshot');
     const closed = r.closed();
     r.ws.send(JSON.stringify({ type: 'timeline', extConfID: 'x'.repeat(2_000) }));
     assert.equal(await closed, 1009);
@@ -223,7 +196,7 @@ describe('live feed protocol', () => {
   test('a message that is not a timeline request closes the socket with 1008', async () => {
     startFeed();
     const r = reader();
-    await r.waitFor((m) => m.type === 'snapshot');
+    await r.until((m) => m.type === 'snapshot');
     const closed = r.closed();
     r.ws.send('{"type":"mute","extConfID":"ext-1"}');
     assert.equal(await closed, 1008);
@@ -234,7 +207,7 @@ describe('live feed protocol', () => {
     const host = new URL(url).host;
     assert.equal(await refusedWith(url, { Origin: 'http://evil.example' }), 403);
     const same = reader({ Origin: `http://${host}` });
-    await same.waitFor((m) => m.type === 'snapshot');
+    await same.until((m) => m.type === 'snapshot');
   });
 
   test('credentials are required when the admin listener has them', async () => {
@@ -242,7 +215,7 @@ describe('live feed protocol', () => {
     assert.equal(await refusedWith(url), 401);
     assert.equal(await refusedWith(url, { Authorization: 'Bearer wrong' }), 401);
     const allowed = reader({ Authorization: 'Bearer s3cret' });
-    await allowed.waitFor((m) => m.type === 'snapshot');
+    await allowed.until((m) => m.type === 'snapshot');
   });
 
   test('a peer that stops answering pings is dropped by the heartbeat', async () => {
@@ -250,7 +223,7 @@ describe('live feed protocol', () => {
     const stalled = await stalledClient(url);
     open.push({ close: () => stalled.destroy() });
     const live = reader();
-    await live.waitFor((m) => m.type === 'snapshot');
+    await live.until((m) => m.type === 'snapshot');
     stalled.resume();
     await once(stalled, 'close');
     assert.equal(live.ws.readyState, WebSocket.OPEN, 'a client answering pings stays');
@@ -259,7 +232,7 @@ describe('live feed protocol', () => {
   test('closing the feed says goodbye with 1001', async () => {
     startFeed();
     const r = reader();
-    await r.waitFor((m) => m.type === 'snapshot');
+    await r.until((m) => m.type === 'snapshot');
     const closed = r.closed();
     await feed.close();
     assert.equal(await closed, 1001);
