@@ -4,7 +4,7 @@
  * Never the system's Redis on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ export interface RedisServer {
 export async function startRedis(extra: string[] = [], opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
   const port = opts.port ?? await freePort();
   const dir = opts.dir ?? await mkdtemp(path.join(os.tmpdir(), 'tsp-redis-'));
+  await mkdir(dir, { recursive: true });
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
   const clients: Redis[] = [];

@@ -64,7 +64,7 @@ export class ClusterMember {
   #lastTakeOverMs: number | undefined;
   #intake = { accepted: 0, repeats: 0, refused: 0 };
   #pollWanted = false;
-  #polling: Promise<void> | undefined;
+  #polling = false;
   #handOffLoop: Promise<void> | undefined;
 
   constructor(deps: ClusterMemberDeps) {
@@ -203,19 +203,23 @@ export class ClusterMember {
   /** Hands the owner's engine every unfinished command it has not queued yet; calls coalesce. */
   #poll(): void {
     this.#pollWanted = true;
-    this.#polling ??= (async () => {
-      try {
-        while (this.#pollWanted && this.#state.kind === 'owner') {
-          this.#pollWanted = false;
-          const unfinished = await this.#deps.store.unfinishedCommands();
-          if (this.#state.kind === 'owner') this.#state.engine.runUnfinished(unfinished);
-        }
-      } catch (err) {
-        this.#log.warn({ err }, 'could not read handed-over commands from Redis; trying again at the next tick');
-      } finally {
-        this.#polling = undefined;
+    if (this.#polling || this.#state.kind !== 'owner') return;
+    this.#polling = true;
+    void this.#runPolls();
+  }
+
+  async #runPolls(): Promise<void> {
+    try {
+      while (this.#pollWanted && this.#state.kind === 'owner') {
+        this.#pollWanted = false;
+        const unfinished = await this.#deps.store.unfinishedCommands();
+        if (this.#state.kind === 'owner') this.#state.engine.runUnfinished(unfinished);
       }
-    })();
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read handed-over commands from Redis; trying again at the next tick');
+    } finally {
+      this.#polling = false;
+    }
   }
 
   /** Wakes the owner when any instance records a command; the blocking read times out every tick as a safety net. */

@@ -30,6 +30,7 @@ export class InstanceHeartbeat {
   #log: Logger;
   #timer: NodeJS.Timeout | undefined;
   #peers: PeerView[] = [];
+  #stopped = false;
 
   constructor(deps: { redis: Redis; key: string; intervalMs: number; beat: () => InstanceBeat; logger: Logger }) {
     this.#redis = deps.redis;
@@ -55,6 +56,7 @@ export class InstanceHeartbeat {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     try {
@@ -75,6 +77,6 @@ export class InstanceHeartbeat {
     } catch (err) {
       this.#log.debug({ err }, 'instance heartbeat: Redis did not answer');
     }
-    this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
   }
 }

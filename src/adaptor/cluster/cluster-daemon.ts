@@ -1,0 +1,150 @@
+/**
+ * The composition root of an instance in a cluster (store.kind redis): the codec, the Redis
+ * connections and store, the cluster member (lease, heartbeats, hand-off), the WebEx listener
+ * taking traffic on every instance, and, only while this instance owns the bridges, the
+ * drivers and an engine built anew at each take-over. The embedded emulator, call records and
+ * the admin listener of the single-instance daemon (main.ts) are not part of this mode yet.
+ *
+ * Stop: intake answers 7 -> the owner drains, releases the lease at once (a standby takes over
+ * within one renewal) and closes its engine -> the listener -> Redis.
+ */
+import path from 'node:path';
+import type { DestinationStream } from 'pino';
+import type { DriverConfig } from '../../bridges/driver.js';
+import { createDriver } from '../../bridges/registry.js';
+import { createCodec } from '../../protocol/index.js';
+import type { Config } from '../config.js';
+import { Engine } from '../engine.js';
+import { compileAllowedHosts } from '../http/allowed-hosts.js';
+import { WebexListener } from '../http/webex-listener.js';
+import { createLogger, type Logger } from '../log.js';
+import { engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
+import { HttpPoster } from '../poster.js';
+import { readSecretLine } from '../secrets.js';
+import { RedisStore } from '../store/redis-store.js';
+import { loadListenerTls, readConfigured } from '../tls.js';
+import { ClusterMember } from './cluster-member.js';
+import { connectRedis } from './redis-connection.js';
+
+export class ClusterDaemon {
+  readonly member: ClusterMember;
+  readonly webexUrl: string;
+  #closers: (() => Promise<void> | void)[];
+  #listener: WebexListener;
+  #logger: Logger;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(parts: { member: ClusterMember; url: string; listener: WebexListener; logger: Logger; closers: (() => Promise<void> | void)[] }) {
+    this.member = parts.member;
+    this.webexUrl = parts.url;
+    this.#listener = parts.listener;
+    this.#logger = parts.logger;
+    this.#closers = parts.closers;
+  }
+
+  static async start(config: Config, options: { logDestination?: DestinationStream } = {}): Promise<ClusterDaemon> {
+    if (config.store.kind !== 'redis') throw new Error('ClusterDaemon: store.kind must be redis');
+    const { logger } = createLogger({
+      level: config.log.level, base: { instance: config.instance.id },
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    const closers: (() => Promise<void> | void)[] = [];
+    try {
+      const isAllowedWbxHost = compileAllowedHosts(config.webex.allowedHosts);
+      const codec = await createCodec({
+        maxBodyBytes: config.webex.maxBodyBytes, maxCommands: config.webex.maxCommands, isAllowedWbxHost,
+        ...(config.webex.dialect ? { dialect: structuredClone(config.webex.dialect) } : {}),
+      });
+      closers.push(() => codec.close());
+      const redis = await connectRedis(config.store.redis, logger, `${config.instance.id}:main`);
+      const blocking = await connectRedis({ ...config.store.redis, commandTimeoutMs: config.cluster.renewMs * 4 }, logger, `${config.instance.id}:hand-off`);
+      closers.push(() => { redis.disconnect(); blocking.disconnect(); });
+      const { redis: redisConfig } = config.store;
+      let member: ClusterMember | undefined;
+      const store = new RedisStore(redis, {
+        group: config.cluster.group,
+        fence: () => member?.fence() ?? '',
+        ...(redisConfig.waitReplicas > 0 ? { waitReplicas: { replicas: redisConfig.waitReplicas, timeoutMs: redisConfig.waitTimeoutMs } } : {}),
+      });
+      const poster = new HttpPoster({
+        isAllowed: isAllowedWbxHost,
+        ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
+        trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
+        maxSockets: config.webex.client.maxSockets,
+        keepAliveMs: config.webex.client.keepAliveMs,
+      });
+      closers.push(() => poster.close());
+      const bridges: DriverConfig[] = await Promise.all(config.bridges.map(async ({ passwordFile, password, ...rest }) =>
+        ({ ...rest, password: passwordFile ? await readSecretLine(passwordFile, `bridges[${rest.id}].passwordFile`) : (password ?? '') })));
+      const options = engineOptions(config);
+      const engineLog = logger.child({ component: 'engine' });
+      member = new ClusterMember({
+        redis, blocking, store, instanceId: config.instance.id, logger: logger.child({ component: 'cluster' }),
+        timings: { leaseMs: config.cluster.leaseMs, renewMs: config.cluster.renewMs },
+        startEngine: async (mayAct) => {
+          const engine = new Engine({
+            store, codec, logger: engineLog, options, mayAct,
+            drivers: bridges.map((b) => createDriver(b, { logger })),
+            // A paused owner that wakes up posts nothing: the lease decides before every post.
+            post: (url, body, opts) => mayAct() ? poster.post(url, body, opts)
+              : Promise.reject(new Error('not posted: this instance no longer holds the bridge lease')),
+          });
+          try {
+            await engine.start();
+          } catch (err) {
+            await engine.close();
+            throw err;
+          }
+          return engine;
+        },
+      });
+      const running = member;
+      closers.push(() => running.close());
+      running.start();
+
+      const dataDir = path.resolve(config.store.dataDir);
+      const { tls } = await loadListenerTls(config.webex.tls, dataDir);
+      const listener = new WebexListener({
+        tls, host: config.webex.host, port: config.webex.port, path: config.webex.path, timeouts: config.webex.timeouts,
+        access: {
+          allowedSources: [...config.webex.allowedSources],
+          allowedClientSubjects: [...config.webex.tls.allowedClientSubjects],
+          rate: { ratePerSecond: config.webex.limits.ratePerSecond, burst: config.webex.limits.burst },
+        },
+        maxConnections: config.webex.limits.maxConnections,
+        rejectUnauthorizedClients: config.webex.tls.rejectUnauthorizedClients,
+        codec,
+        accept: (tx) => running.accept(tx),
+        logger: logger.child({ component: 'webex-listener' }),
+        maxBodyBytes: config.webex.maxBodyBytes,
+      });
+      closers.push(() => listener.close());
+      const url = await listener.listen();
+      logger.info({ webex: url, group: config.cluster.group, bridges: bridges.map((b) => b.id) },
+        `tsp-adaptor cluster member ready: WebEx endpoint ${url}, group ${config.cluster.group}`);
+      return new ClusterDaemon({ member: running, url, listener, logger, closers });
+    } catch (err) {
+      logger.fatal({ err }, 'start-up failed');
+      for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Planned stop: hands the bridges over at once. Idempotent. */
+  stop(reason: string): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#logger.info({ reason }, `shutting down (${reason}): intake stopped, handing the bridges over`);
+      this.#listener.stopIntake();
+      await this.member.drain(SHUTDOWN_DRAIN_MS);
+      for (const close of this.#closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          this.#logger.error({ err }, 'closing a part failed');
+        }
+      }
+      this.#logger.info({ reason }, `stopped (${reason})`);
+    })();
+    return this.#stopped;
+  }
+}
