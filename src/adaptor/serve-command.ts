@@ -20,10 +20,20 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${parsed.error}\nusage: tsp-adaptor serve [--config FILE]\n`);
     return 2;
   }
+  // From the first moment: SIGHUP's default action would end the process. One that comes
+  // during start-up reloads once the daemon is up.
+  let reload: () => void = () => {
+    reload = () => {};
+    reloadWhenUp = true;
+  };
+  let reloadWhenUp = false;
+  const onHangUp = (): void => reload();
+  process.on('SIGHUP', onHangUp);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(await loadConfig(parsed.file ? { file: parsed.file } : {}));
   } catch (err) {
+    process.off('SIGHUP', onHangUp);
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
@@ -35,10 +45,11 @@ export async function run(args: string[]): Promise<number> {
   const status = new ServiceStatus(await SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => countsOf(daemon));
   const reloader = new Reloader(daemon.config, parsed.file, daemon.root.logger.child({ component: 'reload' }));
   for (const part of daemon.reloadableParts()) reloader.register(part);
-  process.on('SIGHUP', () => void reloader.reload());
+  reload = () => void reloader.reload();
+  if (reloadWhenUp) reload();
   await status.ready();
   const code = await waitForStop(daemon, status);
-  process.removeAllListeners('SIGHUP');
+  process.off('SIGHUP', onHangUp);
   status.close();
   return code;
 }

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+import { ServeProcess } from '../e2e/serve-process.js';
+import { createConference, sendAndAnswer, w2a } from '../e2e/support.js';
+import { serveDir, signal } from './lifecycle-process.js';
+
+const PREMIUM = '1,900,5550123';
+
+describe('SIGHUP reloads the configuration file', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tsp-reload-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a new log level and dial-out block list apply at once; a restart-only key is named and kept', { timeout: 60_000 }, async () => {
+    const serveFiles = await serveDir(dir);
+    await serveFiles.write('log:\n  level: info\ndialOut:\n  blockedPrefixes: ["1,900"]');
+    const serve = new ServeProcess();
+    const url = await serve.start(serveFiles.config, { NOTIFY_SOCKET: '' });
+    const sim = new WebexSim({ adaptorUrl: url, adaptorCa: serveFiles.keyPair.cert, keyPair: serveFiles.keyPair });
+    await sim.start();
+    try {
+      await createConference(sim, 'conf-reload', '55667788');
+      const refused = await sendAndAnswer(sim, w2a(sim).callout('conf-reload', 'call-1', PREMIUM), 'A2W_RspCallout');
+      assert.equal(refused.Result, 44, 'a blocked prefix is refused by policy');
+      assert.equal(serve.lines.filter((l) => l.level === 20).length, 0, 'nothing at debug level yet');
+
+      await serveFiles.write('log:\n  level: debug\ndialOut:\n  blockedPrefixes: []\ntransIdRetentionMs: 3600000');
+      void signal(serve, 'SIGHUP');
+      const reloaded = await serve.waitForLine('configuration reloaded');
+      assert.deepEqual(reloaded.applied, ['dialOut.blockedPrefixes', 'log.level']);
+      assert.deepEqual(reloaded.restartNeeded, ['transIdRetentionMs']);
+
+      const allowed = await sendAndAnswer(sim, w2a(sim).callout('conf-reload', 'call-2', PREMIUM), 'A2W_RspCallout');
+      assert.equal(allowed.Result, 0, 'the same number is dialled once the prefix is no longer blocked');
+      await serve.waitForLine('W2A transaction confirmed');
+      assert.ok(serve.lines.some((l) => l.level === 20), 'debug lines appear after the reload');
+
+      assert.deepEqual(await serve.stop('SIGTERM'), { code: 0, signal: null });
+    } finally {
+      await serve.stop('SIGKILL');
+      await sim.close();
+    }
+  });
+
+  test('a file that no longer validates changes nothing', { timeout: 60_000 }, async () => {
+    const serveFiles = await serveDir(dir);
+    const serve = new ServeProcess();
+    await serve.start(serveFiles.config, { NOTIFY_SOCKET: '' });
+    try {
+      await serveFiles.write('log:\n  level: loud');
+      void signal(serve, 'SIGHUP');
+      const refused = await serve.waitForLine('reload refused');
+      assert.match(String(refused.error), /log\.level/);
+      assert.deepEqual(await serve.stop('SIGTERM'), { code: 0, signal: null });
+    } finally {
+      await serve.stop('SIGKILL');
+    }
+  });
+});
