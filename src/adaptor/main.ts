@@ -296,6 +296,10 @@ export class Daemon {
     });
     // Closed before the listener (closers run in reverse), so feed clients hear 1001 first.
     this.#closers.push({ name: 'live feed', close: () => feed.close() });
+    readCounter({
+      name: 'tsp_live_feed_cutoffs_total', help: 'Live feed clients cut off for falling too far behind (not reading).',
+      labelNames: [], registry: deps.registry, read: () => [[{}, feed.cutOffs] as const],
+    });
     return admin.listen();
   }
 
@@ -343,6 +347,9 @@ export class Daemon {
   }
 
   async #openStore(dataDir: string): Promise<Store> {
+    if (this.config.store.kind === 'redis') {
+      throw new Error('store.kind redis: this instance is a cluster member and starts through ClusterDaemon (src/adaptor/cluster/cluster-daemon.ts), not the single-instance daemon');
+    }
     return this.config.store.kind === 'sqlite' ? openSqliteStore(dataDir) : new MemoryStore();
   }
 
