@@ -31,8 +31,9 @@ describe('deep health check', () => {
     const res = await fetch(`${stack.daemon.adminUrl}/readyz`);
     return { status: res.status, body: (await res.json()) as { ready: boolean; reasons: string[] } };
   };
+  const metrics = async () => (await fetch(`${stack.daemon.adminUrl}/metrics`)).text();
   const successGauge = async () => {
-    const text = await (await fetch(`${stack.daemon.adminUrl}/metrics`)).text();
+    const text = await metrics();
     const line = text.split('\n').find((l) => l.startsWith('tsp_deep_check_success{bridge="emulator"'));
     return line ? Number(line.split(' ').at(-1)) : undefined;
   };
@@ -43,6 +44,7 @@ describe('deep health check', () => {
     assert.equal((await readyz()).status, 200);
     const state = await stack.emulator.state();
     assert.equal(state.conferences.filter((c) => c.options.confKey.startsWith('9999')).length, 0);
+    assert.doesNotMatch(await metrics(), /tsp_dialout_outcomes_total\{/, 'the probe\'s dial-outs are not WebEx\'s');
   });
 
   test('a bridge that answers TCP but refuses commands fails it and is not ready', async () => {

@@ -54,6 +54,8 @@ export interface DeepCheckDeps {
   now?: () => number;
 }
 
+/** Dial-outs of the probe carry ids with this prefix, so metrics can leave them out. */
+export const PROBE_DIAL_OUT_PREFIX = 'probe-';
 /** Digits after the prefix: enough that two probes (two instances) do not meet. */
 const PROBE_KEY_DIGITS = 6;
 const MS_PER_S = 1_000;
@@ -152,7 +154,7 @@ export class DeepCheck {
       for (const step of ['dial-out', 'join', 'mute', 'unmute'] as const) steps.push({ step, outcome: 'skipped', detail: skip });
       return;
     }
-    const dialOutId = `probe-${randomInt(1e9)}`;
+    const dialOutId = `${PROBE_DIAL_OUT_PREFIX}${randomInt(1e9)}`;
     const joined = this.#event(driver, 'join', this.#deps.options.answerTimeoutMs, (e) => e.type === 'callerJoined' && e.bridgeConfId === bridgeConfId && e.dialOutId === dialOutId);
     await this.#command(driver, 'dial-out', { op: 'dialOut', bridgeConfId, dialOutId, number, confirm: false, silent: true });
     steps.push({ step: 'dial-out', outcome: 'ok' });

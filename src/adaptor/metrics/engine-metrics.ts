@@ -13,6 +13,7 @@ import { TERMINAL_DIAL_OUT_STATES, type BridgeDriver, type DialOutState, type Li
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EngineCounters } from '../counters.js';
 import type { EngineSnapshot, TimelineStep } from '../conference/observation.js';
+import { PROBE_DIAL_OUT_PREFIX } from '../health/deep-check.js';
 import { readCounter, splitKeys } from './read-counter.js';
 
 export interface MetricSources {
@@ -158,7 +159,7 @@ export function registerEngineMetrics(registry: Registry, s: MetricSources): () 
   readCounter({ name: 'tsp_bridge_malformed_frames_total', help: 'Lines or frames from the bridge that could not be decoded (skipped).', labelNames: ['bridge'], registry, read: () => s.drivers.map((d) => [{ bridge: d.id }, d.health().malformedFrames] as const) });
   readCounter({ name: 'tsp_reconcile_corrections_total', help: 'Differences between the adaptor and a bridge that reconciliation corrected, by kind.', labelNames: ['kind'], registry, read: () => one('kind', counters.corrections) });
   const dialOuts = new Counter({
-    name: 'tsp_dialout_outcomes_total', help: 'Dial-outs that reached a final state on the bridge, by state.', labelNames: ['bridge', 'outcome'], registers: [registry],
+    name: 'tsp_dialout_outcomes_total', help: 'Dial-outs that reached a final state on the bridge, by state (the deep check\'s own left out).', labelNames: ['bridge', 'outcome'], registers: [registry],
   });
 
   new Gauge({ name: 'tsp_ready', help: '1 when the instance is ready for WebEx traffic (/readyz), else 0.', registers: [registry], collect() { this.set(s.ready() ? 1 : 0); } });
@@ -184,7 +185,8 @@ export function registerEngineMetrics(registry: Registry, s: MetricSources): () 
         if (step.phase !== 'sent' && step.tookMs !== undefined) bridgeSeconds.observe({ bridge: step.bridgeId, op: step.op, outcome: step.phase }, step.tookMs / MS_PER_S);
         return;
       case 'bridge-event':
-        if (step.eventType === 'dialOut' && step.detail && TERMINAL_DIAL_OUT_STATES.has(step.detail as DialOutState)) {
+        if (step.eventType === 'dialOut' && step.detail && TERMINAL_DIAL_OUT_STATES.has(step.detail as DialOutState)
+          && !step.dialOutId?.startsWith(PROBE_DIAL_OUT_PREFIX)) {
           dialOuts.inc({ bridge: step.bridgeId, outcome: step.detail });
         }
         return;
