@@ -5,7 +5,6 @@
  * the bridge carried out is recorded: the ground truth for "carried out once".
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { BridgeCommand } from '../../src/bridges/driver.js';
@@ -13,19 +12,12 @@ import { Emulator } from '../../src/bridges/emulator/emulator.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from '../e2e/serve-process.js';
+import { freePort } from '../ha/redis-server.js';
 import { EmulatorClient } from '../e2e/support.js';
 
 const LOGIN = { username: 'tsp', password: 'soak-test' };
 /** Attempts of one W2A transaction while the daemon is down or busy (the simulator's retries). */
 const SEND_RETRIES = 120;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export interface ExitRecord {
   code: number | null;
