@@ -16,7 +16,8 @@ import { steady } from './scenarios/steady.js';
 import { storm } from './scenarios/storm.js';
 import { throughput } from './scenarios/throughput.js';
 
-const SCENARIOS: Record<string, Scenario> = { throughput, storm, steady, memory };
+/** In run order: the long steady state first, the scenarios that need the whole CPU last. */
+const SCENARIOS: Record<string, Scenario> = { steady, memory, storm, throughput };
 const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR]`;
 /** Where the compiled copy of the target goes (ignored by git). */
 const BUILD_DIR = 'bench/results/tmp/build';
@@ -56,10 +57,11 @@ export async function run(args: string[]): Promise<number> {
     const result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}) });
     if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
     await writeScenario(out, result);
+    // Rewritten after each scenario, so a run cut short still leaves what it measured.
+    await writeSummary(out);
     process.stdout.write(`${name}: ${JSON.stringify(result.figures)}\n`);
   }
-  const summary = await writeSummary(out);
-  process.stdout.write(`summary: ${JSON.stringify(summary)}\n`);
+  process.stdout.write(`summary: ${JSON.stringify(await writeSummary(out))}\n`);
   return 0;
 }
 

@@ -116,7 +116,7 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
     commandsPerSecond: figure(throughput, 'commandsPerSecond'),
     confirmP99Ms: figure(throughput, 'confirmP99Ms'),
     ceilingPerSecond: figure(throughput, 'ceilingPerSecond'),
-    ceilingRatio: throughput && throughput.figures.ceilingPerSecond ? Math.round((throughput.figures.commandsPerSecond! / throughput.figures.ceilingPerSecond) * 100) / 100 : null,
+    ceilingRatio: throughput ? ratio(throughput.figures.commandsPerSecond ?? 0, throughput.figures.ceilingPerSecond ?? 0) : null,
     conferencesPerMinute: figure(storm, 'conferencesPerMinute'),
     createP99Ms: figure(storm, 'createP99Ms'),
     joinNotifyP99Ms: figure(storm, 'joinNotifyP99Ms'),
@@ -135,3 +135,6 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
   await writeFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
 }
+
+/** Share of the ceiling, two decimals; 0 when no step of the ceiling passed. */
+const ratio = (reached: number, ceiling: number): number => (ceiling > 0 ? Math.round((reached / ceiling) * 100) / 100 : 0);

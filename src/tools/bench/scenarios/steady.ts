@@ -29,7 +29,7 @@ const RESPONSE_OF: Partial<Record<W2AMessage['type'], Rsp>> = {
 
 export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
   return measured('steady', 'Steady state: 350 calls in 90 conferences with churn', async () => {
-    const durationS = settings.durationS ?? (settings.smoke ? 5 : 600);
+    const durationS = settings.durationS ?? (settings.smoke ? 3 : 600);
     const conferenceCount = settings.smoke ? 6 : CONFERENCES;
     const callerCount = settings.smoke ? 24 : CALLERS;
     const harness = await Harness.start({ ...entry(settings), config: { conference: { keepAliveTimeoutMs: 3_600_000 } } });

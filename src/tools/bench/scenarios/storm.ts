@@ -19,8 +19,8 @@ const FILL_SHARE = 0.75;
 
 export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
   return measured('storm', 'Top-of-the-hour storm: conferences created for 60 s while callers fill 1344 ports', async () => {
-    const durationS = settings.durationS ?? (settings.smoke ? 3 : 60);
-    const ports = settings.smoke ? 48 : PORTS;
+    const durationS = settings.durationS ?? (settings.smoke ? 2 : 60);
+    const ports = settings.smoke ? 24 : PORTS;
     const harness = await Harness.start(entry(settings));
     const book = new LatencyBook();
     const createSent = new Map<string, number>();

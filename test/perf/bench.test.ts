@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { run } from '../../src/tools/bench/bench-command.js';
+
+const SUMMARY_KEYS = [
+  'commandsPerSecond', 'confirmP99Ms', 'ceilingPerSecond', 'ceilingRatio', 'conferencesPerMinute', 'createP99Ms',
+  'joinNotifyP99Ms', 'steadyRssMb', 'steadyRssGrowthPct', 'eventLoopP99Ms', 'lostMessages',
+];
+
+/**
+ * A seconds-long smoke run of every benchmark scenario: each drives a real daemon in a child
+ * process and writes its results. The figures of such a run mean nothing and are not checked;
+ * that each scenario runs to the end and writes well-formed results is.
+ */
+describe('tsp-adaptor bench --smoke', () => {
+  let out: string;
+  let exitCode: number;
+  const printed: string[] = [];
+
+  before(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'bench-smoke-'));
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => (printed.push(chunk), true)) as typeof process.stdout.write;
+    try {
+      exitCode = await run(['--smoke', '--no-build', '--out', out]);
+    } finally {
+      process.stdout.write = write;
+    }
+  });
+  after(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  test('runs every scenario and writes its JSON, Markdown and SVG', async () => {
+    assert.equal(exitCode, 0, printed.join(''));
+    const files = (await readdir(out)).sort();
+    for (const name of ['throughput', 'storm', 'steady', 'memory']) {
+      for (const ext of ['json', 'md', 'svg']) assert.ok(files.includes(`${name}.${ext}`), `${name}.${ext} written`);
+      const result = JSON.parse(await readFile(path.join(out, `${name}.json`), 'utf8')) as Record<string, unknown>;
+      assert.equal(result.name, name);
+      assert.equal((result.machine as { cores: number }).cores > 0, true);
+      for (const [key, value] of Object.entries(result.figures as Record<string, unknown>)) assert.ok(Number.isInteger(value), `${name}.${key} is a whole number`);
+      assert.match(await readFile(path.join(out, `${name}.svg`), 'utf8'), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    }
+  });
+
+  test('writes summary.json with every key the project quotes', async () => {
+    const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    for (const key of SUMMARY_KEYS) assert.equal(typeof summary[key], 'number', key);
+    assert.equal(summary.lostMessages, 0, 'nothing lost even in a smoke run');
+    assert.ok(summary.machine && summary.date);
+  });
+
+  test('refuses an unknown scenario with exit code 2', async () => {
+    assert.equal(await run(['--scenario', 'nonesuch']), 2);
+  });
+});
