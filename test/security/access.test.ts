@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { LogThrottle, REFUSAL_LOG_INTERVAL_MS } from '../../src/adaptor/access/log-throttle.js';
 import { MAX_TRACKED_SOURCES, RateLimiter } from '../../src/adaptor/access/rate-limiter.js';
 import { cidrProblem, compileSourceAllowList } from '../../src/adaptor/access/source-allow-list.js';
 import { parseConfig } from '../../src/adaptor/config.js';
@@ -55,5 +56,18 @@ describe('per-source rate limiter', () => {
     const limiter = new RateLimiter({ ratePerSecond: 1, burst: 1 }, () => 0);
     for (let i = 0; i < MAX_TRACKED_SOURCES + 50; i += 1) limiter.take(`198.51.${i >> 8}.${i & 255}`);
     assert.equal(limiter.trackedSources, MAX_TRACKED_SOURCES);
+  });
+});
+
+describe('refusal log throttle', () => {
+  test('one line per kind per interval, carrying how many were left out', () => {
+    let now = 0;
+    const throttle = new LogThrottle<'rate' | 'source'>(() => now);
+    assert.deepEqual(throttle.take('rate'), { suppressed: 0 });
+    assert.equal(throttle.take('rate'), undefined);
+    assert.equal(throttle.take('rate'), undefined);
+    assert.deepEqual(throttle.take('source'), { suppressed: 0 }, 'kinds are independent');
+    now += REFUSAL_LOG_INTERVAL_MS;
+    assert.deepEqual(throttle.take('rate'), { suppressed: 2 });
   });
 });

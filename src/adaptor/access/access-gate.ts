@@ -6,8 +6,8 @@
  *      `webex.tls.rejectUnauthorized` is false; otherwise the TLS handshake already failed)
  *   3. its subject (CN or a DNS/URI/email SAN) in `webex.tls.allowedClientSubjects`  else 5
  *   4. a token left in the source's rate bucket               else 7
- * Every refusal is counted by kind (`refusals`, read by the metrics layer) and carries a reason
- * for the log and the X-TSP-Reason header that tells the operator which key to look at.
+ * Every refusal carries a reason for the log and the X-TSP-Reason header that tells the
+ * operator which key to look at; the listener counts them by kind in `refusals` (metrics).
  */
 import type { TLSSocket } from 'node:tls';
 import { CONFIRMATION, type ConfirmationResult } from '../../protocol/index.js';
@@ -47,18 +47,13 @@ export class AccessGate {
     this.#limiter = new RateLimiter(policy.rate, clock);
   }
 
-  /** Undefined when the request may go on; otherwise why not, already counted. */
-  check(socket: TLSSocket): Refusal | undefined {
-    const refusal = this.#check(socket);
-    if (refusal) this.count(refusal.kind);
-    return refusal;
-  }
-
+  /** Every refusal, including those seen below HTTP (connection bound, TLS handshake). */
   count(kind: RefusalKind): void {
     this.refusals.set(kind, (this.refusals.get(kind) ?? 0) + 1);
   }
 
-  #check(socket: TLSSocket): Refusal | undefined {
+  /** Undefined when the request may go on; otherwise why not (the caller counts it). */
+  check(socket: TLSSocket): Refusal | undefined {
     const source = socket.remoteAddress;
     if (!this.#isAllowedSource(source)) {
       return refuse('source', CONFIRMATION.UNAUTHORISED, `source address ${source ?? '?'} is not in webex.allowedSources`);

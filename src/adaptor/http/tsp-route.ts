@@ -31,7 +31,7 @@ export interface TspRouteDeps {
   logger: Logger;
   maxBodyBytes: number;
   isIntakeOpen: () => boolean;
-  /** Who may send (access/access-gate.ts); undefined = admitted. */
+  /** Who may send (access/access-gate.ts); undefined = admitted. It logs and counts refusals. */
   admit: (socket: TLSSocket) => Refusal | undefined;
   clock?: () => number;
 }
@@ -77,8 +77,8 @@ export function tspRoute(deps: TspRouteDeps): RequestHandler {
       const refusal = admit(req.socket as TLSSocket);
       if (refusal) {
         // Nothing of the body is read: close rather than leave it on a kept-alive socket.
+        // Logged (throttled) and counted by whoever admits.
         res.setHeader('Connection', 'close');
-        logger.warn({ source, result: refusal.result, refusal: refusal.kind, reason: refusal.reason }, 'W2A sender refused');
         confirm(res, transId, refusal.result, refusal.reason);
         return;
       }

@@ -22,7 +22,8 @@ import type { AddressInfo } from 'node:net';
 import type tlsModule from 'node:tls';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AccessGate, type AccessPolicy } from '../access/access-gate.js';
+import { AccessGate, type AccessPolicy, type RefusalKind } from '../access/access-gate.js';
+import { LogThrottle } from '../access/log-throttle.js';
 import type { Config } from '../config.js';
 import type { ListenerTls } from '../tls.js';
 import { tspRoute, type TspRouteDeps } from './tsp-route.js';
@@ -97,6 +98,7 @@ export class WebexListener {
   #intake: 'open' | 'stopped' = 'open';
   #logger: Logger;
   readonly #gate: AccessGate;
+  readonly #throttle = new LogThrottle<RefusalKind>();
 
   constructor(options: WebexListenerOptions) {
     this.#options = options;
@@ -109,7 +111,11 @@ export class WebexListener {
     const route = tspRoute({
       ...options,
       isIntakeOpen: () => this.#intake === 'open',
-      admit: (socket) => this.#gate.check(socket),
+      admit: (socket) => {
+        const refusal = this.#gate.check(socket);
+        if (refusal) this.#refused(refusal.kind, { source: socket.remoteAddress, result: refusal.result, reason: refusal.reason }, 'W2A sender refused');
+        return refusal;
+      },
     });
     app.post(options.path, route);
     app.all(options.path, methodNotAllowed);
@@ -131,13 +137,18 @@ export class WebexListener {
     );
     if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
     this.#server.on('drop', (data?: { remoteAddress?: string }) => {
-      this.#gate.count('connections');
-      this.#logger.warn({ source: data?.remoteAddress, maxConnections: options.maxConnections }, 'connection dropped: webex.limits.maxConnections reached');
+      this.#refused('connections', { source: data?.remoteAddress, maxConnections: options.maxConnections }, 'connection dropped: webex.limits.maxConnections reached');
     });
     this.#server.on('tlsClientError', (err, socket) => {
-      this.#gate.count('tls-handshake');
-      this.#logger.warn({ err: err.message, source: socket.remoteAddress }, 'TLS handshake failed');
+      this.#refused('tls-handshake', { err: err.message, source: socket.remoteAddress }, 'TLS handshake failed');
     });
+  }
+
+  /** Counts every refusal; logs them throttled per kind (access/log-throttle.ts). */
+  #refused(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
+    this.#gate.count(kind);
+    const logged = this.#throttle.take(kind);
+    if (logged) this.#logger.warn({ refusal: kind, ...fields, ...(logged.suppressed ? { suppressed: logged.suppressed } : {}) }, message);
   }
 
   /** Refusals since start by kind (source, client certificate, subject, rate, connections, TLS). */
