@@ -95,6 +95,30 @@ describe('the started daemon: admin auth, routes kept apart, secrets', () => {
       pki.close();
     }
   });
+  test('a SIGHUP reload naming new certificate files applies them (last: it changes the certificate)', async () => {
+    const pki = new TestPki();
+    try {
+      const ca = pki.ca('ca-moved');
+      const moved = pki.leaf(ca, 'server-moved', 'server');
+      const certFile = path.join(dir, 'moved-cert.pem');
+      const keyFile = path.join(dir, 'moved-key.pem');
+      await writeFile(certFile, moved.cert);
+      await writeFile(keyFile, moved.key, { mode: 0o600 });
+      const next = parseConfig({ webex: { tls: { certFile, keyFile } } });
+      const part = stack.daemon.reloadableParts().find((p) => p.keys.includes('webex.tls.certFile'));
+      assert.ok(part, 'the certificates are a reloadable part');
+      const reloadsBefore = stack.logs.filter((l) => l.msg === 'WebEx TLS certificates reloaded').length;
+      part.apply(next);
+      // apply starts the reload; wait (bounded) for its log line.
+      for (let i = 0; i < 500 && stack.logs.filter((l) => l.msg === 'WebEx TLS certificates reloaded').length === reloadsBefore; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const reply = await post(stack.daemon.webexUrl, { ca: ca.cert, body: '<x/>' });
+      assert.equal(reply.status, 200);
+    } finally {
+      pki.close();
+    }
+  });
 });
 
 describe('start-up refusals', () => {
