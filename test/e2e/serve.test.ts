@@ -49,7 +49,7 @@ describe('tsp-adaptor serve and check-config', () => {
 
   test('check-config prints OK for the example file, and every problem with its key path otherwise', async () => {
     const bad = path.join(dir, 'bad.yaml');
-    await writeFile(bad, 'webex:\n  port: https\nstore:\n  kind: redis\n');
+    await writeFile(bad, 'webex:\n  port: https\nstore:\n  kind: postgres\n');
     const [ok, refused, usage] = await Promise.all([cli('check-config', EXAMPLE), cli('check-config', bad), cli('check-config')]);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /^OK/);
