@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { conferenceChanges } from '../../src/adaptor/conference/observation.js';
-import type { ConferenceState, DialingCaller, JoinedCaller } from '../../src/adaptor/conference/state.js';
+import type { ConferenceState, DialingCaller } from '../../src/adaptor/conference/state.js';
 import { createConference, startStack, type Stack } from '../e2e/support.js';
 import { hostMute, joinCaller, portPath } from './console-support.js';
-import { FeedReader } from './live-feed-support.js';
+import { fakeCaller, fakeConference, FeedReader } from './live-feed-support.js';
 
 describe('live feed on the real engine', () => {
   let stack: Stack;
@@ -101,33 +101,26 @@ describe('live feed on the real engine', () => {
 });
 
 describe('conference changes', () => {
-  const joined = (legId: string, extra: Partial<JoinedCaller> = {}): JoinedCaller => ({
-    phase: 'joined', extCallID: `x-${legId}`, enterMsgID: `e-${legId}`, port: legId, legId, muted: false, mutedBy: 'Bridge', speaking: false, subConfId: 0, held: [], ...extra,
-  } as JoinedCaller);
-  const conf = (callers: ConferenceState['callers'], status: ConferenceState['status'] = 'running'): ConferenceState => ({
-    confId: 'c', confKey: 'k', extConfID: 'e', formerExtConfIDs: [], wbxHostName: undefined, bridgeId: 'b', bridgeConfId: 'bc', status,
-    entryTone: 'none', silentJoin: false, muteOnEntry: false, attendeeCount: 0,
-    classes: { tollCallIn: true, tollFreeCallIn: true, domesticCallBack: true, intlCallBack: true }, muteAll: undefined,
-    lastActivityAt: 0, recentDialOutsAt: [], callers,
-  } as ConferenceState);
+  const joined = fakeCaller;
+  const conf = (callers: ConferenceState['callers'], status: ConferenceState['status'] = 'running'): ConferenceState => ({ ...fakeConference('e', callers), status });
   const ringing: DialingCaller = {
     phase: 'dialing', extCallID: 'out-1', dialOutId: 'd1', number: '1,212,5550188', state: 'ringing', request: { MsgID: 'm', url: undefined }, startedAt: 0,
   } as DialingCaller;
 
   test('a keep-alive changes nothing an operator sees', () => {
-    const a = conf([joined('l1')]);
+    const a = conf([joined(1)]);
     assert.deepEqual(conferenceChanges(a, { ...a, lastActivityAt: 99 }), []);
   });
 
   test('mute, speaking, sub-conference and leaving are told per caller', () => {
-    const before = conf([joined('l1'), joined('l2'), joined('l3')]);
-    const after = conf([joined('l1', { muted: true, mutedBy: 'Host' }), joined('l2', { speaking: true, subConfId: 2 })], 'locked');
+    const before = conf([joined(1), joined(2), joined(3)]);
+    const after = conf([joined(1, { muted: true, mutedBy: 'Host' }), joined(2, { speaking: true, subConfId: 2 })], 'locked');
     assert.deepEqual(conferenceChanges(before, after), [
       { kind: 'status', status: 'locked', was: 'running' },
-      { kind: 'mute', caller: { legId: 'l1', extCallID: 'x-l1' }, muted: true, by: 'Host' },
-      { kind: 'speaking', caller: { legId: 'l2', extCallID: 'x-l2' }, speaking: true },
-      { kind: 'subConference', caller: { legId: 'l2', extCallID: 'x-l2' }, subConfId: 2 },
-      { kind: 'callerLeft', caller: { legId: 'l3', extCallID: 'x-l3' } },
+      { kind: 'mute', caller: { legId: 'leg-1', extCallID: 'call-1' }, muted: true, by: 'Host' },
+      { kind: 'speaking', caller: { legId: 'leg-2', extCallID: 'call-2' }, speaking: true },
+      { kind: 'subConference', caller: { legId: 'leg-2', extCallID: 'call-2' }, subConfId: 2 },
+      { kind: 'callerLeft', caller: { legId: 'leg-3', extCallID: 'call-3' } },
     ]);
   });
 
@@ -135,10 +128,10 @@ describe('conference changes', () => {
     const other: DialingCaller = { ...ringing, extCallID: 'out-2', dialOutId: 'd2' };
     const dialling = conf([ringing, other]);
     assert.deepEqual(conferenceChanges(conf([]), dialling).map((c) => c.kind === 'dialOut' && c.state), ['ringing', 'ringing']);
-    const after = conf([joined('l9', { extCallID: 'out-1', dialOutId: 'd1' })]);
+    const after = conf([joined(9, { extCallID: 'out-1', dialOutId: 'd1' })]);
     assert.deepEqual(conferenceChanges(dialling, after), [
-      { kind: 'dialOut', caller: { legId: 'l9', extCallID: 'out-1', dialOutId: 'd1' }, state: 'joined' },
-      { kind: 'callerJoined', caller: { legId: 'l9', extCallID: 'out-1', dialOutId: 'd1' } },
+      { kind: 'dialOut', caller: { legId: 'leg-9', extCallID: 'out-1', dialOutId: 'd1' }, state: 'joined' },
+      { kind: 'callerJoined', caller: { legId: 'leg-9', extCallID: 'out-1', dialOutId: 'd1' } },
       { kind: 'dialOut', caller: { extCallID: 'out-2', dialOutId: 'd2' }, state: 'ended' },
     ]);
   });

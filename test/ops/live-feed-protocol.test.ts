@@ -15,41 +15,8 @@ import type { Duplex } from 'node:stream';
 import { after, afterEach, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { WebSocket } from 'ws';
-import { TypedEmitter } from '../../src/common/typed-emitter.js';
-import type { EngineEvents, EngineSnapshot } from '../../src/adaptor/conference/observation.js';
-import type { ConferenceState, JoinedCaller } from '../../src/adaptor/conference/state.js';
 import { LiveFeed, mountLiveFeed } from '../../src/adaptor/live/live-feed.js';
-import { FeedReader } from './live-feed-support.js';
-
-class FakeEngine extends TypedEmitter<EngineEvents> {
-  conferences: ConferenceState[] = [];
-  snapshot(): EngineSnapshot {
-    return {
-      at: Date.now(),
-      bridges: [{ id: 'bridge-a', model: 'Voyant 2313', link: { state: 'up', since: 1 }, ports: { total: 96, inUse: 2, reserved: 4 }, promisedPorts: 0, lastHeartbeatAt: 1 }],
-      conferences: this.conferences,
-    };
-  }
-  publish<K extends keyof EngineEvents & string>(event: K, ...args: EngineEvents[K]): void {
-    this.emit(event, ...args);
-  }
-}
-
-function caller(n: number, name = `Caller ${n}`): JoinedCaller {
-  return {
-    phase: 'joined', extCallID: `call-${n}`, enterMsgID: `enter-${n}`, port: `p${n}`, legId: `leg-${n}`, callerId: '14085550123', name,
-    muted: false, mutedBy: 'Bridge', speaking: false, subConfId: 0, held: [], joinedAt: 1,
-  } as JoinedCaller;
-}
-
-function conference(extConfID: string, callers: JoinedCaller[] = []): ConferenceState {
-  return {
-    confId: `id-${extConfID}`, confKey: '123456', extConfID, formerExtConfIDs: [], wbxHostName: undefined, bridgeId: 'bridge-a',
-    bridgeConfId: `b-${extConfID}`, status: 'running', entryTone: 'none', silentJoin: false, muteOnEntry: false, attendeeCount: 0,
-    classes: { tollCallIn: true, tollFreeCallIn: true, domesticCallBack: true, intlCallBack: true }, muteAll: undefined,
-    lastActivityAt: 1, recentDialOutsAt: [], callers,
-  } as ConferenceState;
-}
+import { FakeEngine, FeedReader, fakeCaller as caller, fakeConference as conference } from './live-feed-support.js';
 
 function upgradeRequest(url: string, headers: Record<string, string> = {}): http.ClientRequest {
   const req = http.request(url.replace('ws:', 'http:'), {
@@ -161,7 +128,7 @@ describe('live feed protocol', () => {
     await normal.until((m) => m.type === 'snapshot');
     const stalled = await stalledClient(url);
     // ~40 kB per update; the kernel's socket buffers take some megabytes before the feed's own fill.
-    const big = conference('ext-1', Array.from({ length: 150 }, (_, i) => caller(i, `Caller ${i} ${'x'.repeat(150)}`)));
+    const big = conference('ext-1', Array.from({ length: 150 }, (_, i) => caller(i, { name: `Caller ${i} ${'x'.repeat(150)}` })));
     let sent = 0;
     for (let round = 0; round < 2_000 && feed.cutOffs === 0; round++) {
       for (let i = 0; i < 4; i++) {

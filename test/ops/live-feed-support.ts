@@ -1,7 +1,42 @@
-/** A live feed client for tests: records every message and waits for the one wanted. */
+/** Live feed test helpers: a client that records what it gets, and a stand-in for the engine. */
 import { WebSocket } from 'ws';
+import type { EngineEvents, EngineSnapshot } from '../../src/adaptor/conference/observation.js';
+import type { ConferenceState, JoinedCaller } from '../../src/adaptor/conference/state.js';
 import type { FeedMessage } from '../../src/adaptor/live/live-feed.js';
+import { TypedEmitter } from '../../src/common/typed-emitter.js';
 
+/** Plays the engine's side of the feed: a snapshot and events published by the test. */
+export class FakeEngine extends TypedEmitter<EngineEvents> {
+  conferences: ConferenceState[] = [];
+  snapshot(): EngineSnapshot {
+    return {
+      at: Date.now(),
+      bridges: [{ id: 'bridge-a', model: 'Voyant 2313', link: { state: 'up', since: 1 }, ports: { total: 96, inUse: 2, reserved: 4 }, promisedPorts: 0, lastHeartbeatAt: 1 }],
+      conferences: this.conferences,
+    };
+  }
+  publish<K extends keyof EngineEvents & string>(event: K, ...args: EngineEvents[K]): void {
+    this.emit(event, ...args);
+  }
+}
+
+export function fakeCaller(n: number, extra: Partial<JoinedCaller> = {}): JoinedCaller {
+  return {
+    phase: 'joined', extCallID: `call-${n}`, enterMsgID: `enter-${n}`, port: `p${n}`, legId: `leg-${n}`, callerId: '14085550123', name: `Caller ${n}`,
+    muted: false, mutedBy: 'Bridge', speaking: false, subConfId: 0, held: [], joinedAt: 1, ...extra,
+  } as JoinedCaller;
+}
+
+export function fakeConference(extConfID: string, callers: ConferenceState['callers'] = []): ConferenceState {
+  return {
+    confId: `id-${extConfID}`, confKey: '123456', extConfID, formerExtConfIDs: [], wbxHostName: undefined, bridgeId: 'bridge-a',
+    bridgeConfId: `b-${extConfID}`, status: 'running', entryTone: 'none', silentJoin: false, muteOnEntry: false, attendeeCount: 0,
+    classes: { tollCallIn: true, tollFreeCallIn: true, domesticCallBack: true, intlCallBack: true }, muteAll: undefined,
+    lastActivityAt: 1, recentDialOutsAt: [], callers,
+  } as ConferenceState;
+}
+
+/** A feed client that records every message and waits for the one wanted. */
 export class FeedReader {
   readonly messages: FeedMessage[] = [];
   readonly ws: WebSocket;
