@@ -102,8 +102,8 @@ const CONFIG_SCHEMA = z.strictObject({
     /** CIDR blocks WebEx may connect from; empty = any source. */
     allowedSources: z.array(CIDR).default([]),
     limits: section({
-      ratePerSecond: z.number().min(0.001).default(50),
-      burst: z.number().int().min(1).default(100),
+      ratePerSecond: z.number().min(0.001).default(200),
+      burst: z.number().int().min(1).default(400),
       maxConnections: z.number().int().min(1).default(256),
     }),
     allowedHosts: z.array(ALLOWED_HOST).min(1).default([...LOOPBACK_WEBEX_HOSTS]),
