@@ -4,6 +4,7 @@
  * --config the embedded defaults apply (TSP_ variables still override them). SIGHUP re-reads
  * the file (reload.ts). Under systemd it reports READY=1, status, watchdog pings and STOPPING=1.
  */
+import { serveCluster } from './cluster/serve-cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { Daemon } from './main.js';
 import { Reloader } from './reload.js';
@@ -31,7 +32,12 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGHUP', onHangUp);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(await loadConfig(parsed.file ? { file: parsed.file } : {}));
+    const config = await loadConfig(parsed.file ? { file: parsed.file } : {});
+    if (config.store.kind === 'redis') {
+      process.off('SIGHUP', onHangUp);
+      return await serveCluster(config);
+    }
+    daemon = await Daemon.start(config);
   } catch (err) {
     process.off('SIGHUP', onHangUp);
     if (err instanceof ConfigError) {
