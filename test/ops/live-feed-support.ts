@@ -1,6 +1,6 @@
 /** Live feed test helpers: a client that records what it gets, and a stand-in for the engine. */
 import { WebSocket } from 'ws';
-import type { EngineEvents, EngineSnapshot } from '../../src/adaptor/conference/observation.js';
+import type { BridgeView, EngineEvents, EngineSnapshot } from '../../src/adaptor/conference/observation.js';
 import type { ConferenceState, JoinedCaller } from '../../src/adaptor/conference/state.js';
 import type { FeedMessage } from '../../src/adaptor/live/live-feed.js';
 import { TypedEmitter } from '../../src/common/typed-emitter.js';
@@ -8,12 +8,9 @@ import { TypedEmitter } from '../../src/common/typed-emitter.js';
 /** Plays the engine's side of the feed: a snapshot and events published by the test. */
 export class FakeEngine extends TypedEmitter<EngineEvents> {
   conferences: ConferenceState[] = [];
+  bridges: BridgeView[] = [{ id: 'bridge-a', model: 'Voyant 2313', link: { state: 'up', since: 1 }, ports: { total: 96, inUse: 2, reserved: 4 }, promisedPorts: 0, lastHeartbeatAt: 1 }];
   snapshot(): EngineSnapshot {
-    return {
-      at: Date.now(),
-      bridges: [{ id: 'bridge-a', model: 'Voyant 2313', link: { state: 'up', since: 1 }, ports: { total: 96, inUse: 2, reserved: 4 }, promisedPorts: 0, lastHeartbeatAt: 1 }],
-      conferences: this.conferences,
-    };
+    return { at: Date.now(), bridges: this.bridges, conferences: this.conferences };
   }
   publish<K extends keyof EngineEvents & string>(event: K, ...args: EngineEvents[K]): void {
     this.emit(event, ...args);
