@@ -121,7 +121,7 @@ describe('live feed protocol', () => {
     assert.deepEqual(answer.entries.map((e) => e.step.kind), ['w2a', 'a2w']);
   });
 
-  test('a client that stops reading is cut off; a client that reads keeps receiving', async () => {
+  test('a client that stops reading is cut off; a client that reads keeps receiving', async (t) => {
     const maxBufferedBytes = 256 * 1024;
     startFeed({ maxBufferedBytes });
     const normal = reader();
@@ -140,6 +140,7 @@ describe('live feed protocol', () => {
       await normal.until((m) => m.type === 'conference' && normal.messages.filter((x) => x.type === 'conference').length >= target);
     }
     assert.equal(feed.cutOffs, 1, 'the stalled client was cut off');
+    t.diagnostic(`stalled client cut off after ${sent} updates of ${JSON.stringify(big).length} bytes`);
     assert.equal(feed.clients, 1);
     engine.publish('bridge', { ...engine.snapshot().bridges[0]!, promisedPorts: 7 });
     const after = await normal.until((m) => m.type === 'bridge');
