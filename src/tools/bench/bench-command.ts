@@ -52,9 +52,18 @@ export async function run(args: string[]): Promise<number> {
   }
   const out = path.resolve(values.out);
   const targetEntry = values['no-build'] ? undefined : await compiledTarget();
+  let failed = 0;
   for (const name of names) {
     process.stderr.write(`bench: ${name}\n`);
-    const result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}) });
+    let result;
+    try {
+      result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}) });
+    } catch (err) {
+      // The other scenarios still run: a long run should not be lost to one failure.
+      failed += 1;
+      process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+      continue;
+    }
     if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
     await writeScenario(out, result);
     // Rewritten after each scenario, so a run cut short still leaves what it measured.
@@ -62,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${name}: ${JSON.stringify(result.figures)}\n`);
   }
   process.stdout.write(`summary: ${JSON.stringify(await writeSummary(out))}\n`);
-  return 0;
+  return failed > 0 ? 1 : 0;
 }
 
 /**
