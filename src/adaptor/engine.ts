@@ -107,7 +107,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #state: EngineState = 'idle';
   #drivers = new Map<string, BridgeDriver>();
   #ports = new Map<string, PortUsage>();
-  #registry = new ConferenceRegistry();
+  // Every version kept, whoever keeps it (a command's journal, a commit), is what observers see.
+  #registry = new ConferenceRegistry((before, after) => this.#conferenceKept(before, after));
   #outbox: Outbox;
   #speaking: SpeakingGate;
   #inStep: KeepingInStep;
@@ -377,6 +378,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return sent;
   }
 
+  #conferenceKept(before: ConferenceState | undefined, after: ConferenceState): void {
+    if (this.listenerCount('conference') === 0) return;
+    const changes = conferenceChanges(before, after);
+    if (changes.length > 0) this.emit('conference', { conference: after, changes });
+  }
+
   /** Builds and emits a timeline step, only when someone listens. */
   #observe(make: () => TimelineStep): void {
     if (this.listenerCount('step') > 0) this.emit('step', make());
@@ -438,12 +445,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async #store(e: Effects, commandId: number | undefined): Promise<void> {
     const ended = this.#endedLegs(e);
     for (const conf of e.conferences) {
-      const before = this.#registry.get(conf.confId);
       this.#registry.put(conf);
-      if (this.listenerCount('conference') > 0) {
-        const changes = conferenceChanges(before, conf);
-        if (changes.length > 0) this.emit('conference', { conference: conf, changes });
-      }
       if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);
     }
     const now = this.#clock.now();

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { conferenceChanges } from '../../src/adaptor/conference/observation.js';
 import type { ConferenceState, DialingCaller } from '../../src/adaptor/conference/state.js';
+import type { W2AMessage } from '../../src/protocol/index.js';
 import { createConference, startStack, type Stack } from '../e2e/support.js';
 import { hostMute, joinCaller, portPath } from './console-support.js';
 import { fakeCaller, fakeConference, FeedReader } from './live-feed-support.js';
@@ -45,9 +46,10 @@ describe('live feed on the real engine', () => {
     assert.ok(selfMuted.type === 'conference');
 
     const changes = feed.messages.flatMap((m) => (m.type === 'conference' && m.conference.extConfID === extConfID ? m.changes : []));
-    // The conference is kept (as creating) before the bridge call; the first commit shows it running.
+    // The conference is shown (creating) as soon as it is kept, before the bridge is asked.
     const kinds = changes.map((c) => (c.kind === 'mute' ? `mute:${c.by}` : c.kind === 'status' ? `${c.was}->${c.status}` : c.kind));
-    for (const kind of ['creating->running', 'callerJoined', 'callerNamed', 'mute:Host', 'mute:Self']) assert.ok(kinds.includes(kind), `${kind} in ${kinds.join(',')}`);
+    for (const kind of ['created', 'creating->running', 'callerJoined', 'callerNamed', 'mute:Host', 'mute:Self']) assert.ok(kinds.includes(kind), `${kind} in ${kinds.join(',')}`);
+    assert.ok(kinds.indexOf('created') < kinds.indexOf('creating->running'));
     assert.ok(kinds.indexOf('creating->running') < kinds.indexOf('callerJoined'));
     assert.ok(kinds.indexOf('mute:Host') < kinds.indexOf('mute:Self'));
     const callers = selfMuted.conference.callers;
@@ -83,6 +85,18 @@ describe('live feed on the real engine', () => {
     // The bridge command named only the port; the feed tied it to the caller.
     const sent = about.find((e) => e.step.kind === 'bridge-command' && e.step.op === 'mute');
     assert.equal(sent?.caller?.extCallID, ann.extCallID);
+  });
+
+  test('a dial-out is shown ringing while it rings', async () => {
+    const ringMs = 60_000;
+    await stack.emulator.call('PUT', '/dial-out-plan', { rules: [{ match: 'exact', number: '1,212,5550177', outcome: 'answered', ringMs }], ringMs });
+    const callout: W2AMessage = { type: 'W2A_Callout', MsgID: stack.sim.newId('msg'), ExtConfID: extConfID, ExtCallID: 'live-callout-1', PhoneNumber: '1,212,5550177' };
+    assert.equal((await stack.sim.send([callout])).result, 0);
+    const ringing = await feed.until((m) => m.type === 'conference' && m.changes.some((c) => c.kind === 'dialOut' && c.caller.extCallID === 'live-callout-1'));
+    assert.ok(ringing.type === 'conference');
+    const shown = ringing.conference.callers.find((c) => c.extCallID === 'live-callout-1');
+    assert.ok(shown?.phase === 'dialing' && shown.state === 'ringing');
+    assert.equal(shown.number, '*,***,***0177', 'the number is masked');
   });
 
   test('a throwing observer is logged and the engine carries on', async () => {

@@ -11,13 +11,24 @@ function bridgeKey(bridgeId: string, bridgeConfId: string): string {
 
 export class ConferenceRegistry {
   #byId = new Map<string, ConferenceState>();
+  #onPut: ((before: ConferenceState | undefined, after: ConferenceState) => void) | undefined;
   #byExtConfID = new Map<string, string>();
   #liveByKey = new Map<string, string>();
   #byBridgeConf = new Map<string, string>();
 
+  /** `onPut` sees every version kept, with the one it replaced (for observers of the engine). */
+  constructor(onPut?: (before: ConferenceState | undefined, after: ConferenceState) => void) {
+    this.#onPut = onPut;
+  }
+
   /** Keeps `conf` (replacing its earlier version) and updates the indexes. */
   put(conf: ConferenceState): void {
     const before = this.#byId.get(conf.confId);
+    this.#index(before, conf);
+    this.#onPut?.(before, conf);
+  }
+
+  #index(before: ConferenceState | undefined, conf: ConferenceState): void {
     if (before?.bridgeConfId !== undefined && before.bridgeConfId !== conf.bridgeConfId) {
       this.#byBridgeConf.delete(bridgeKey(before.bridgeId, before.bridgeConfId));
     }
