@@ -96,8 +96,9 @@ const SETTLE_MAX_ROUNDS = 1_000;
 
 /**
  * Emits what operators watch (conference/observation.ts): `conference` for each version of a
- * conference it keeps (a command's journal or a commit), `bridge` when a link or its port usage changes, `step` for timelines. Nothing is built
- * for an event without listeners; a throwing listener is logged and never reaches the engine.
+ * conference it keeps (a command's journal or a commit), `bridge` when a link or its port usage
+ * changes, `step` for timelines. Nothing is built for an event without listeners; a throwing
+ * listener is logged and never reaches the engine.
  */
 export class Engine extends TypedEmitter<EngineEvents> {
   readonly counters = new EngineCounters();
