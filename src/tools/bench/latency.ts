@@ -68,6 +68,11 @@ export class LatencyBook {
     latencies.add(ms);
   }
 
+  /** Per name, counts in buckets of `bucketMs`: the distribution plot's data. */
+  histograms(bucketMs: number, buckets: number): { bucketMs: number; byName: Record<string, number[]> } {
+    return { bucketMs, byName: Object.fromEntries([...this.byName].map(([name, l]) => [name, l.histogram(bucketMs, buckets)])) };
+  }
+
   summaries(): Record<string, LatencySummary> {
     return Object.fromEntries([...this.byName].map(([name, l]) => [name, l.summary()]));
   }

@@ -168,7 +168,7 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
           lostMessages: lost,
         },
         latencies: book.summaries(),
-        histograms: { bucketMs: BUCKET_MS, byName: Object.fromEntries([...book.byName].map(([name, l]) => [name, l.histogram(BUCKET_MS, BUCKETS)])) },
+        histograms: book.histograms(BUCKET_MS, BUCKETS),
         curve: { xLabel: 's into the run', yLabel: 'RSS MB / CPU %', series: { 'daemon RSS MB': rssSeries, 'daemon CPU %': cpuSeries } },
         notes: [
           `generator: top-up to ${callerCount} callers at 5/s, 0.5 hang-ups/s, 1 *6 press/s, 5 talking bursts/s of 0.5-3 s; WebEx: ${HOST_MUTES_PER_S} host mutes/s, a dial-out every ${1 / DIAL_OUTS_PER_S} s (answered after 1 s ringing, expelled ${DIAL_OUT_STAY_MS / 1_000} s later), a keep-alive per conference every ${KEEP_ALIVE_INTERVAL_MS / 1_000} s`,

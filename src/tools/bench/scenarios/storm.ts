@@ -124,7 +124,7 @@ export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
           deadLetters: stats?.deadLetters ?? 0,
         },
         latencies: book.summaries(),
-        histograms: { bucketMs: BUCKET_MS, byName: Object.fromEntries([...book.byName].map(([n, l]) => [n, l.histogram(BUCKET_MS, BUCKETS)])) },
+        histograms: book.histograms(BUCKET_MS, BUCKETS),
         curve: {
           xLabel: 's into the run',
           yLabel: 'cumulative count',
