@@ -41,6 +41,7 @@ export interface SoakReport {
   bridgeCommands: number;
   faults: Record<string, number>;
   kills: number;
+  slowStarts: number;
   traffic: { joined: number; left: number; refused: number; keypadMutes: number; talkBursts: number };
   finalConferences: number;
   finalCallers: number;
@@ -129,7 +130,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   log(`load: ${slots.length} conferences, ${options.calls} calls targeted`);
 
   const endAt = started + options.durationMs;
-  const running = () => Date.now() < endAt;
+  let aborted = false;
+  const running = () => !aborted && Date.now() < endAt;
+  /** A failing load or fault loop stops the run and is reported; the checks still run. */
+  const abort = (what: string) => (err: unknown) => {
+    aborted = true;
+    violations.push(`${what} failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500));
+  };
   const commands = (async () => {
     while (running()) {
       const slot = pick(slots);
@@ -151,7 +158,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       await sleep(options.commandEveryMs);
     }
-  })();
+  })().catch(abort('the WebEx command loop'));
 
   // --- faults ---------------------------------------------------------------------------------
   const injecting = (async () => {
@@ -190,7 +197,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           sim.setPolicy({ kind: 'ok' });
       }
     }
-  })();
+  })().catch(abort('fault injection'));
 
   try {
     await Promise.all([commands, injecting]);
@@ -274,7 +281,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return {
       seconds: Math.round((Date.now() - started) / 1000), conferencesCreated: created, confirmed: confirmed.length, commandsByType,
       notificationsReceived: sim.received.filter((r) => r.message.type.startsWith('A2W_Notify')).length, bridgeCommands: stack.executed.length,
-      faults, kills, traffic: trafficTotals, finalConferences, finalCallers, violations,
+      faults, kills, slowStarts: stack.slowStarts, traffic: trafficTotals, finalConferences, finalCallers, violations,
     };
   } finally {
     await stack.close();

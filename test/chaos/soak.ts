@@ -30,7 +30,7 @@ console.log(`soak seed ${values.seed}: ${report.seconds} s`);
 console.log(`  conferences created ${report.conferencesCreated}, WebEx commands confirmed ${report.confirmed} ${JSON.stringify(report.commandsByType)}`);
 console.log(`  bridge commands carried out ${report.bridgeCommands}, notifications received ${report.notificationsReceived}`);
 console.log(`  traffic ${JSON.stringify(report.traffic)}`);
-console.log(`  faults ${JSON.stringify(report.faults)}, daemon kills ${report.kills}`);
+console.log(`  faults ${JSON.stringify(report.faults)}, daemon kills ${report.kills} (starts retried as not ready in time: ${report.slowStarts})`);
 console.log(`  at the end: ${report.finalConferences} conferences, ${report.finalCallers} callers on the bridge`);
 console.log(`  violations ${report.violations.length}`);
 for (const v of report.violations) console.log(`    ${v}`);
