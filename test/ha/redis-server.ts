@@ -4,7 +4,7 @@
  * Never the system's Redis on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,13 +28,28 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` (or `redis-sentinel` with `sentinel: true`) and waits until it answers PING. */
-export async function startRedis(extra: string[] = [], opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+/**
+ * Starts `redis-server` and waits until it answers PING. With `sentinelOf`, starts
+ * `redis-sentinel` instead, watching the master on that port under the name `tsp`.
+ */
+export async function startRedis(extra: string[] = [], opts: { port?: number; dir?: string; sentinelOf?: number } = {}): Promise<RedisServer> {
   const port = opts.port ?? await freePort();
   const dir = opts.dir ?? await mkdtemp(path.join(os.tmpdir(), 'tsp-redis-'));
   await mkdir(dir, { recursive: true });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
+  let child: ChildProcess;
+  if (opts.sentinelOf !== undefined) {
+    // Sentinel rewrites its configuration file, so each gets its own.
+    const file = path.join(dir, 'sentinel.conf');
+    await writeFile(file, [
+      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+      `sentinel monitor tsp 127.0.0.1 ${opts.sentinelOf} 2`,
+      'sentinel down-after-milliseconds tsp 500', 'sentinel failover-timeout tsp 2000', 'sentinel parallel-syncs tsp 1', '',
+    ].join('\n'));
+    child = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+  } else {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
+  }
   const clients: Redis[] = [];
   const server: RedisServer = {
     port, dir, process: child,
