@@ -127,6 +127,8 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
     lostMessages: figure(steady, 'lostMessages'),
     rssPerCallKb: figure(memory, 'rssPerCallKb'),
     machine: (throughput ?? storm ?? steady ?? memory)?.machine ?? null,
+    // Over the whole run: from the first scenario's start to the last one's end.
+    loadAverage: runLoadAverage([throughput, storm, steady, memory]),
     date: new Date().toISOString(),
     scenarios: Object.fromEntries(
       [throughput, storm, steady, memory].filter((r): r is ScenarioResult => r !== undefined).map((r) => [r.name, { date: r.date, durationS: r.durationS, loadAverage: r.loadAverage }]),
@@ -138,3 +140,10 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
 
 /** Share of the ceiling, two decimals; 0 when no step of the ceiling passed. */
 const ratio = (reached: number, ceiling: number): number => (ceiling > 0 ? Math.round((reached / ceiling) * 100) / 100 : 0);
+
+function runLoadAverage(results: (ScenarioResult | undefined)[]): { start: number; end: number } | null {
+  const ran = results.filter((r): r is ScenarioResult => r !== undefined).sort((a, b) => a.date.localeCompare(b.date));
+  const first = ran[0];
+  const last = ran[ran.length - 1];
+  return first && last ? { start: first.loadAverage.start, end: last.loadAverage.end } : null;
+}
