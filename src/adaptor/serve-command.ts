@@ -48,13 +48,15 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`tsp-adaptor serve: start-up failed: ${(err as Error).message}\n`);
     return 1;
   }
-  const status = new ServiceStatus(await SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => countsOf(daemon));
+  // No await from here to waitForStop: a SIGTERM right after start-up must find its handler.
+  const status = new ServiceStatus(SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => countsOf(daemon));
   const reloader = new Reloader(daemon.config, parsed.file, daemon.root.logger.child({ component: 'reload' }));
   for (const part of daemon.reloadableParts()) reloader.register(part);
   reload = () => void reloader.reload();
   if (reloadWhenUp) reload();
+  const stopped = waitForStop(daemon, status);
   await status.ready();
-  const code = await waitForStop(daemon, status);
+  const code = await stopped;
   process.off('SIGHUP', onHangUp);
   status.close();
   return code;

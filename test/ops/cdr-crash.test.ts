@@ -7,7 +7,7 @@ import type { CallRecord } from '../../src/adaptor/cdr/call-record.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { ServeProcess } from '../e2e/serve-process.js';
 import { createConference, EmulatorClient, sendAndAnswer, w2a } from '../e2e/support.js';
-import { serveDir } from './lifecycle-process.js';
+import { serveDir, upAndServing } from './lifecycle-process.js';
 
 async function readRecords(dir: string): Promise<CallRecord[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
@@ -72,6 +72,7 @@ describe('call detail records survive a crash', () => {
       check(await readRecords(recordsDir));
 
       await restarted.start(files.config, { NOTIFY_SOCKET: '' });
+      await upAndServing(restarted);
       assert.deepEqual(await restarted.stop('SIGTERM'), { code: 0, signal: null });
       check(await readRecords(recordsDir));
     } finally {

@@ -41,6 +41,17 @@ export async function serveDir(parent: string): Promise<ServeDir> {
   return { dir, config, dataDir, keyPair, write };
 }
 
+/**
+ * Resolves once the child has served a request on its admin listener. The ready log line is
+ * written a moment before serve installs its signal handlers; a round trip through the event
+ * loop proves that moment has passed (under systemd, READY=1 is that proof).
+ */
+export async function upAndServing(serve: ServeProcess): Promise<void> {
+  const ready = await serve.waitForLine('tsp-adaptor ready');
+  const res = await fetch(`${String(ready.admin)}/healthz`);
+  await res.body?.cancel();
+}
+
 /** Sends `signal` to the child without waiting for it to end (SIGHUP, SIGKILL whose end is awaited apart). */
 export function signal(serve: ServeProcess, sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return serve.stop(sig);

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { SystemdNotifier, watchdogIntervalMs } from '../../src/adaptor/systemd/notify.js';
 import { ServeProcess } from '../e2e/serve-process.js';
 import { silentLogger } from '../shell/support.js';
-import { NotifySocket, serveDir } from './lifecycle-process.js';
+import { NotifySocket, serveDir, upAndServing } from './lifecycle-process.js';
 
 const UNIT = fileURLToPath(new URL('../../deploy/tsp-adaptor.service', import.meta.url));
 const run = promisify(execFile);
@@ -47,11 +47,11 @@ describe('systemd service', () => {
   });
 
   test('without NOTIFY_SOCKET nothing is attempted; an abstract socket goes through systemd-notify', async () => {
-    const none = await SystemdNotifier.open(silentLogger, {});
+    const none = SystemdNotifier.open(silentLogger, {});
     assert.equal(none.transport, 'none');
     await none.send('READY=1');
     none.close();
-    const abstract = await SystemdNotifier.open(silentLogger, { NOTIFY_SOCKET: '@tsp-test' });
+    const abstract = SystemdNotifier.open(silentLogger, { NOTIFY_SOCKET: '@tsp-test' });
     assert.equal(abstract.transport, 'systemd-notify');
     abstract.close();
   });
@@ -81,6 +81,7 @@ describe('systemd service', () => {
     try {
       const { config } = await serveDir(dir);
       await serve.start(config, { NOTIFY_SOCKET: '' });
+      await upAndServing(serve);
       assert.deepEqual(await serve.stop('SIGTERM'), { code: 0, signal: null });
       assert.equal(serve.lines.filter((l) => l.component === 'systemd').length, 0);
     } finally {

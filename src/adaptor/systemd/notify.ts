@@ -11,6 +11,7 @@
  * https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 
 /** What carries a notification to systemd; `none` when not run by systemd. */
@@ -52,13 +53,16 @@ export class SystemdNotifier {
     this.#log = log;
   }
 
-  /** Chooses the transport from the environment; never throws (a failure only costs notifications). */
-  static async open(log: Logger, env: NotifyEnv = process.env): Promise<SystemdNotifier> {
+  /**
+   * Chooses the transport from the environment; never throws (a failure only costs
+   * notifications). Synchronous, so the daemon's signal handlers follow start-up without a gap.
+   */
+  static open(log: Logger, env: NotifyEnv = process.env): SystemdNotifier {
     const socketPath = env.NOTIFY_SOCKET ?? '';
     const watchdog = watchdogIntervalMs(env);
     if (socketPath === '') return new SystemdNotifier('none', '', undefined, undefined, log);
     if (!socketPath.startsWith('@')) {
-      const socket = await openUnixDgram(log);
+      const socket = openUnixDgram(log);
       if (socket) return new SystemdNotifier('unix-dgram', socketPath, socket, watchdog, log);
     }
     log.info({ notifySocket: socketPath }, 'sd_notify through the systemd-notify command: the unit needs NotifyAccess=all for systemd to accept it');
@@ -98,11 +102,12 @@ export function watchdogIntervalMs(env: NotifyEnv, pid = process.pid): number | 
   return Math.max(1, Math.floor(usec / 2_000));
 }
 
-async function openUnixDgram(log: Logger): Promise<DgramSocket | undefined> {
+const requireOptional = createRequire(import.meta.url);
+
+function openUnixDgram(log: Logger): DgramSocket | undefined {
   try {
-    // A native module: absent when the optional dependency failed to build.
-    const mod = (await import('unix-dgram' as string)) as { default?: UnixDgramModule } & UnixDgramModule;
-    const socket = (mod.default ?? mod).createSocket('unix_dgram');
+    // A native CommonJS module, loaded only under systemd: absent when the optional dependency failed to build.
+    const socket = (requireOptional('unix-dgram') as UnixDgramModule).createSocket('unix_dgram');
     socket.on('error', (err) => log.warn({ err }, 'sd_notify socket error'));
     return socket;
   } catch (err) {
