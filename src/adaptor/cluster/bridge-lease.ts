@@ -135,8 +135,11 @@ export class BridgeLease {
         }
       } else {
         const value = await this.#fn.acquire(this.#keys.lease, this.#keys.leaseToken, this.#instanceId, this.#timings.leaseMs);
-        if (typeof value === 'string' && this.#state.kind === 'standby') {
-          this.#state = { kind: 'owner', value, validUntil: this.#deadline(sentAt) };
+        const validUntil = this.#deadline(sentAt);
+        // A reply that took longer than the lease (a pause in between) proves nothing: the key
+        // is left to expire.
+        if (typeof value === 'string' && this.#state.kind === 'standby' && performance.now() < validUntil) {
+          this.#state = { kind: 'owner', value, validUntil };
           this.#lastValue = value;
           this.acquisitions++;
           this.#log.info({ lease: value }, 'took the bridge lease: this instance now owns the bridges');

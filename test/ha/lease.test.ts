@@ -1,0 +1,78 @@
+/**
+ * The bridge lease on a real redis-server: one holder at a time, a growing fencing token, and
+ * an owner paused past its lease (its event loop blocked, as under SIGSTOP) that no longer
+ * counts itself owner the moment it runs again, and whose writes Redis refuses.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { BridgeLease } from '../../src/adaptor/cluster/bridge-lease.js';
+import { FencedError, RedisStore } from '../../src/adaptor/store/redis-store.js';
+import { redisKeys } from '../../src/adaptor/store/redis/keys.js';
+import { startRedis, type RedisServer } from './redis-server.js';
+
+const TIMINGS = { leaseMs: 400, renewMs: 100 };
+const WAIT_LIMIT_MS = 5_000;
+let redis: RedisServer;
+const leases: BridgeLease[] = [];
+before(async () => { redis = await startRedis(); });
+after(async () => {
+  for (const l of leases) l.close();
+  await redis.stop();
+});
+
+/** A lease on a connection that is already up, so its first attempt is not queued behind the connect. */
+async function lease(instanceId: string, events: { acquired?: () => void; lost?: (reason: string) => void } = {}): Promise<BridgeLease> {
+  const client = redis.client();
+  await client.ping();
+  const l = new BridgeLease({
+    redis: client, keys: redisKeys('lease-test'), instanceId, timings: TIMINGS, logger: pino({ level: process.env.LEASE_LOG ?? 'silent' }),
+    events: { acquired: events.acquired ?? (() => {}), lost: events.lost ?? (() => {}) },
+  });
+  leases.push(l);
+  return l;
+}
+
+function event(): { promise: Promise<string>; fire: (v?: string) => void } {
+  let fire: (v?: string) => void = () => {};
+  const promise = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no lease event within ${WAIT_LIMIT_MS} ms`)), WAIT_LIMIT_MS);
+    fire = (v = '') => { clearTimeout(timer); resolve(v); };
+  });
+  return { promise, fire };
+}
+
+test('renewal needs at most half the lease', () => {
+  assert.throws(() => new BridgeLease({
+    redis: redis.client(), keys: redisKeys('x'), instanceId: 'a', timings: { leaseMs: 100, renewMs: 60 }, logger: pino({ level: 'silent' }),
+    events: { acquired: () => {}, lost: () => {} },
+  }), /at most half/);
+});
+
+test('one holder; a paused owner stops acting at once, the other takes over with a larger token, stale writes are refused', async () => {
+  const aAcquired = event();
+  const aLost = event();
+  const a = await lease('a', { acquired: () => aAcquired.fire(), lost: (r) => aLost.fire(r) });
+  a.start();
+  await aAcquired.promise;
+  const bAcquired = event();
+  const b = await lease('b', { acquired: () => bAcquired.fire() });
+  b.start();
+  const storeClient = redis.client();
+  await storeClient.ping();
+  assert.ok(a.held(), 'a holds');
+  assert.equal(b.role, 'standby');
+  const storeA = new RedisStore(storeClient, { group: 'lease-test', fence: () => a.fence() });
+
+  // The owner's process is frozen past its lease (as under SIGSTOP): its event loop is blocked.
+  const frozenUntil = Date.now() + TIMINGS.leaseMs + 100;
+  while (Date.now() < frozenUntil) { /* frozen */ }
+  assert.equal(a.held(), false, 'past its local deadline the owner does not act, before any timer ran');
+
+  await bAcquired.promise;
+  assert.match(await aLost.promise, /ran out|another instance/);
+  assert.ok(Number(b.fence().split(':')[0]) > Number(a.fence().split(':')[0]), 'the fencing token grew');
+  await assert.rejects(storeA.applyChange({ outbox: [] }), FencedError);
+  assert.equal(storeA.fencingRefusals, 1);
+  assert.ok(b.held(), `b holds: ${b.role} ${b.fence()} ${a.role} ${a.fence()}`);
+});
