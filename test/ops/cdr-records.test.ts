@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { endedLegs, type CallRecord } from '../../src/adaptor/cdr/call-record.js';
-import { CallRecordWriter } from '../../src/adaptor/cdr/call-record-writer.js';
+import { CallRecordWriter, ROTATION_JOB_NAME } from '../../src/adaptor/cdr/call-record-writer.js';
 import type { ConferenceState, DialingCaller, JoinedCaller } from '../../src/adaptor/conference/state.js';
 import type { A2WMessage } from '../../src/protocol/index.js';
+import { startStack } from '../e2e/support.js';
 import { silentLogger } from '../shell/support.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
@@ -158,5 +159,29 @@ describe('the call record writer', () => {
     assert.deepEqual(deleted.sort(), ['call-records-2026-11-19.jsonl', 'call-records-2026-11-20.jsonl']);
     assert.deepEqual((await readdir(sub)).sort(), ['call-records-2026-11-21.jsonl', 'call-records-2026-11-22.jsonl', 'notes.txt']);
     await w.close();
+  });
+});
+
+describe('the daemon and its call records', () => {
+  test('rotation is a job of the daemon, run through the job runner', async () => {
+    const stack = await startStack({ callRecords: { keepDays: 3 } });
+    try {
+      assert.ok(stack.daemon.jobs.names.includes(ROTATION_JOB_NAME));
+      assert.equal(await stack.daemon.jobs.trigger(ROTATION_JOB_NAME), 'success');
+      assert.ok(stack.logs.some((l) => l.job === ROTATION_JOB_NAME && l.outcome === 'success'));
+      assert.equal(stack.daemon.callRecords?.dir, path.join(stack.dataDir, 'call-records'));
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('callRecords.enabled: false writes nothing and has no rotation job', async () => {
+    const stack = await startStack({ callRecords: { enabled: false } });
+    try {
+      assert.equal(stack.daemon.callRecords, undefined);
+      assert.ok(!stack.daemon.jobs.names.includes(ROTATION_JOB_NAME));
+    } finally {
+      await stack.close();
+    }
   });
 });
