@@ -178,6 +178,12 @@ export class Outbox {
       log().error({ err }, 'could not record the outcome of an A2W post; it may be posted again after a restart');
     }
     lane.busy = false;
+    // Round robin: a lane just served goes behind the others, so conferences with a backlog
+    // (a bridge filling with callers) cannot starve a new conference's RspCreateConference.
+    if (this.#lanes.get(key) === lane) {
+      this.#lanes.delete(key);
+      this.#lanes.set(key, lane);
+    }
     this.#pump();
   }
 
