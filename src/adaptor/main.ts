@@ -165,13 +165,7 @@ export class Daemon {
     // The engine closes its drivers; closing again here covers a failed engine start.
     this.#closers.push({ name: 'drivers', close: () => Promise.all(drivers.map((d) => d.close())).then(() => undefined) });
 
-    const poster = new HttpPoster({
-      isAllowed: isAllowedWbxHost,
-      ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
-      trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
-      maxSockets: config.webex.client.maxSockets,
-      keepAliveMs: config.webex.client.keepAliveMs,
-    });
+    const poster = await createPoster(config, isAllowedWbxHost);
     this.#closers.push({ name: 'poster', close: () => poster.close() });
 
     // One registry for the daemon's series; the global default registry stays untouched.
@@ -413,6 +407,17 @@ async function withPassword(bridge: Config['bridges'][number]): Promise<DriverCo
   const { passwordFile, password, ...rest } = bridge;
   const index = `bridges[${bridge.id}].passwordFile`;
   return { ...rest, password: passwordFile ? await readSecretLine(passwordFile, index) : (password ?? '') };
+}
+
+/** The HTTPS client that posts A2W messages, as the configuration's webex section says. */
+export async function createPoster(config: Config, isAllowed: (url: string) => boolean): Promise<HttpPoster> {
+  return new HttpPoster({
+    isAllowed,
+    ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
+    trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
+    maxSockets: config.webex.client.maxSockets,
+    keepAliveMs: config.webex.client.keepAliveMs,
+  });
 }
 
 /** The engine's options, copied out of the frozen configuration. */

@@ -18,11 +18,10 @@ import { Engine } from '../engine.js';
 import { compileAllowedHosts } from '../http/allowed-hosts.js';
 import { WebexListener } from '../http/webex-listener.js';
 import { createLogger, type Logger } from '../log.js';
-import { engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
-import { HttpPoster } from '../poster.js';
+import { createPoster, engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
 import { readSecretLine } from '../secrets.js';
 import { RedisStore } from '../store/redis-store.js';
-import { loadListenerTls, readConfigured } from '../tls.js';
+import { loadListenerTls } from '../tls.js';
 import { ClusterMember } from './cluster-member.js';
 import { connectRedis } from './redis-connection.js';
 
@@ -66,13 +65,7 @@ export class ClusterDaemon {
         fence: () => member?.fence() ?? '',
         ...(redisConfig.waitReplicas > 0 ? { waitReplicas: { replicas: redisConfig.waitReplicas, timeoutMs: redisConfig.waitTimeoutMs } } : {}),
       });
-      const poster = new HttpPoster({
-        isAllowed: isAllowedWbxHost,
-        ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
-        trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
-        maxSockets: config.webex.client.maxSockets,
-        keepAliveMs: config.webex.client.keepAliveMs,
-      });
+      const poster = await createPoster(config, isAllowedWbxHost);
       closers.push(() => poster.close());
       const bridges: DriverConfig[] = await Promise.all(config.bridges.map(async ({ passwordFile, password, ...rest }) =>
         ({ ...rest, password: passwordFile ? await readSecretLine(passwordFile, `bridges[${rest.id}].passwordFile`) : (password ?? '') })));
