@@ -16,6 +16,8 @@ import { Target } from '../target.js';
 const CONFIRM_P99_LIMIT_MS = 20;
 const RATES_PER_S = [500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
 const SMOKE_RATE_PER_S = 100;
+/** The longest wait between steps for the A2W posts of the last one. */
+const STEP_DRAIN_MS = 15_000;
 const CONFERENCES = 20;
 const CALLERS = 100;
 /** A step counts only if it reached this share of the offered rate. */
@@ -37,7 +39,7 @@ const BARE_BODY = '<WbxTSPSchema Name="WTSPDOM" Version="1.0"><TransID>x</TransI
 
 export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> {
   return measured('throughput', 'Command throughput: W2A commands/s at p99 Confirmation < 20 ms, and the bare-HTTPS ceiling', async () => {
-    const stepS = settings.durationS ?? (settings.smoke ? 1 : 4);
+    const stepS = settings.durationS ?? (settings.smoke ? 1 : 3);
     const rates = settings.smoke ? [SMOKE_RATE_PER_S] : RATES_PER_S;
     const prepared = await prepareDataDir();
     const notes: string[] = [];
@@ -52,7 +54,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         await harness.drained();
         const body = bodies(conferences, codec.encode);
         const client = new LoadClient(harness.url, prepared.keyPair.cert);
-        adaptorSteps = await climb(client, rates, stepS, body, () => harness.drained());
+        adaptorSteps = await climb(client, rates, stepS, body, () => harness.drained(STEP_DRAIN_MS));
         client.close();
         const after = await harness.drained();
         if (after) notes.push(`after the last step: ${after.outboxDepth} A2W messages queued, ${after.deadLetters} dead-lettered`);
