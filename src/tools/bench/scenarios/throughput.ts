@@ -86,6 +86,9 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         ceilingPerSecond,
         ceilingP99Ms: ceilingBest?.p99Ms ?? 0,
         ceilingRatioPct: ceilingPerSecond ? Math.round((commandsPerSecond / ceilingPerSecond) * 100) : 0,
+        // Whatever the latency: the most confirmed per second in any step.
+        peakPerSecond: Math.max(0, ...adaptorSteps.map((s) => s.achievedPerSecond)),
+        ceilingPeakPerSecond: Math.max(0, ...ceilingSteps.map((s) => s.achievedPerSecond)),
         stepSeconds: stepS,
       },
       latencies: {},
