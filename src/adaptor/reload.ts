@@ -15,11 +15,12 @@ export interface ReloadablePart {
   name: string;
   /** Key paths or their prefixes this part applies at run time, e.g. `dialOut`, `log.level`. */
   keys: readonly string[];
-  apply(next: Config): void;
+  /** May throw (or reject): logged with the part's name; the other parts still apply. */
+  apply(next: Config): void | Promise<void>;
 }
 
 export type ReloadOutcome =
-  | { kind: 'applied'; applied: string[]; restartNeeded: string[] }
+  | { kind: 'applied'; applied: string[]; restartNeeded: string[]; failed: string[] }
   | { kind: 'refused'; error: string };
 
 export class Reloader {
@@ -62,24 +63,34 @@ export class Reloader {
       .filter((key) => this.#running.get(key) !== incoming.get(key))
       .sort();
     const owner = (key: string): ReloadablePart | undefined => this.#parts.find((p) => p.keys.some((k) => key === k || key.startsWith(`${k}.`)));
-    const applied = changed.filter((key) => owner(key) !== undefined);
+    const owned = changed.filter((key) => owner(key) !== undefined);
     const restartNeeded = changed.filter((key) => owner(key) === undefined);
-    const parts = new Set(applied.map((key) => owner(key)!));
+    const parts = new Set(owned.map((key) => owner(key)!));
+    const applied: string[] = [];
+    const failed: string[] = [];
     for (const part of parts) {
-      part.apply(next);
-      for (const key of applied.filter((k) => owner(k) === part)) {
+      try {
+        await part.apply(next);
+      } catch (err) {
+        failed.push(part.name);
+        this.#log.error({ err, part: part.name }, `reload: the ${part.name} could not be applied; the running one stays`);
+        continue;
+      }
+      for (const key of owned.filter((k) => owner(k) === part)) {
+        applied.push(key);
         const value = incoming.get(key);
         if (value === undefined) this.#running.delete(key);
         else this.#running.set(key, value);
       }
     }
+    applied.sort();
     this.#log.info(
-      { file: this.#file, applied, restartNeeded, parts: [...parts].map((p) => p.name) },
+      { file: this.#file, applied, restartNeeded, failed, parts: [...parts].map((p) => p.name) },
       restartNeeded.length > 0
         ? `configuration reloaded; these changes need a restart to take effect: ${restartNeeded.join(', ')}`
         : `configuration reloaded (${applied.length} change(s) applied)`,
     );
-    return { kind: 'applied', applied, restartNeeded };
+    return { kind: 'applied', applied, restartNeeded, failed };
   }
 }
 

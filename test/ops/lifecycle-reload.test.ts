@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/adaptor/config.js';
+import { Reloader } from '../../src/adaptor/reload.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+import { silentLogger } from '../shell/support.js';
 import { ServeProcess } from '../e2e/serve-process.js';
 import { createConference, sendAndAnswer, w2a } from '../e2e/support.js';
 import { serveDir, signal } from './lifecycle-process.js';
@@ -63,5 +66,21 @@ describe('SIGHUP reloads the configuration file', () => {
     } finally {
       await serve.stop('SIGKILL');
     }
+  });
+
+  test('a part that fails keeps its old value and is named; the other parts still apply', async () => {
+    const file = path.join(dir, 'parts.yaml');
+    await writeFile(file, 'log:\n  level: info\ndialOut:\n  blockedPrefixes: []\n');
+    const reloader = new Reloader(await loadConfig({ file, env: {} }), file, silentLogger);
+    const levels: string[] = [];
+    reloader.register({ name: 'log level', keys: ['log.level'], apply: (next) => void levels.push(next.log.level) });
+    reloader.register({ name: 'dial-out policy', keys: ['dialOut'], apply: () => Promise.reject(new Error('refused')) });
+    await writeFile(file, 'log:\n  level: warn\ndialOut:\n  blockedPrefixes: ["44"]\n');
+    assert.deepEqual(await reloader.reload(), { kind: 'applied', applied: ['log.level'], restartNeeded: [], failed: ['dial-out policy'] });
+    assert.deepEqual(levels, ['warn']);
+    // Still different from what runs: tried again on the next reload.
+    const again = await reloader.reload();
+    assert.equal(again.kind === 'applied' && again.failed[0], 'dial-out policy');
+    assert.deepEqual(levels, ['warn'], 'an unchanged key is not applied again');
   });
 });
