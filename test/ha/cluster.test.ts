@@ -9,6 +9,15 @@ import { startRedis } from './redis-server.js';
 import { startCluster, waitForOwner, type ClusterStack } from './support.js';
 import { w2a } from '../e2e/support.js';
 
+/** Polls `check` until true (bounded). */
+async function waitFor(check: () => Promise<boolean>, limitMs = 5_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('two instances on Redis', () => {
   let stack: ClusterStack;
   before(async () => { stack = await startCluster(2); });
@@ -19,6 +28,16 @@ describe('two instances on Redis', () => {
     const roles = stack.members.map((m) => m!.member.status().role).sort();
     assert.deepEqual(roles, ['owner', 'standby']);
     assert.match(owner.member.status().lease ?? '', /^\d+:adaptor-\d$/);
+    for (const m of stack.members) {
+      const ready = await fetch(`${m!.adminUrl}/readyz`);
+      assert.equal(ready.status, 200, 'owner and standby both take WebEx traffic');
+      const cluster = await (await fetch(`${m!.adminUrl}/cluster`)).json() as { role: string; peers: { id: string }[] };
+      assert.equal(cluster.role, m!.member.status().role);
+      await waitFor(async () => ((await (await fetch(`${m!.adminUrl}/cluster`)).json()) as { peers: unknown[] }).peers.length === 2);
+    }
+    const metrics = await (await fetch(`${owner.adminUrl}/metrics`)).text();
+    assert.match(metrics, /tsp_cluster_role\{role="owner"\} 1/);
+    assert.match(metrics, /tsp_cluster_fencing_refusals_total 0/);
   });
 
   test('a command posted to the standby is handed to the owner, carried out once, and a retry on the owner is recognised', async () => {

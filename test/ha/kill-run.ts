@@ -165,7 +165,15 @@ await waitUntil(() => confirmed.every((c) => receiver.received.some((r) => r.mes
 const state = await emulator.state();
 const byKey = new Map<string, number>();
 for (const c of state.conferences) byKey.set(c.options.confKey, (byKey.get(c.options.confKey) ?? 0) + 1);
-const lost = confirmed.filter((c) => !byKey.has(c.confKey)).length;
+const lostOnes = confirmed.filter((c) => !byKey.has(c.confKey));
+const lost = lostOnes.length;
+// What WebEx heard about each conference missing from the bridge: a failure Result it was told
+// about is not a lost command.
+const heard = lostOnes.map((c) => ({
+  confId: c.confId,
+  messages: receiver.received.filter((r) => r.message.ExtConfID === c.confId)
+    .map((r) => `${r.message.type}${'Result' in r.message ? ` Result=${String(r.message.Result)}` : ''}${'Status' in r.message ? ` Status=${String(r.message.Status)}` : ''}`),
+}));
 const twice = confirmed.filter((c) => (byKey.get(c.confKey) ?? 0) > 1).length;
 const rsps = receiver.received.filter((r) => r.message.type === 'A2W_RspCreateConference');
 const rspMsgIds = new Map<string, Set<string>>();
@@ -183,7 +191,7 @@ const report = {
   kills: takeOvers.length, leaseMs: LEASE_MS, renewMs: RENEW_MS,
   takeOverMs: { p50: pct(50), p99: pct(99), max: sorted.at(-1) },
   commandsConfirmed: confirmed.length, commandsUnconfirmed: unconfirmed,
-  lost, doubleExecuted: twice, missingResponses, responsesUnderTwoTransIds,
+  lost, lostDetail: heard, doubleExecuted: twice, missingResponses, responsesUnderTwoTransIds,
   fencingRefusals: fencing, sigstop: stopReports,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

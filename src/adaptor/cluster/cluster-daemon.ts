@@ -2,8 +2,9 @@
  * The composition root of an instance in a cluster (store.kind redis): the codec, the Redis
  * connections and store, the cluster member (lease, heartbeats, hand-off), the WebEx listener
  * taking traffic on every instance, and, only while this instance owns the bridges, the
- * drivers and an engine built anew at each take-over. The embedded emulator, call records and
- * the admin listener of the single-instance daemon (main.ts) are not part of this mode yet.
+ * drivers and an engine built anew at each take-over, and admin routes for the cluster
+ * (cluster-routes.ts). The embedded emulator, call records, console and live feed of the
+ * single-instance daemon (main.ts) are not part of this mode yet.
  *
  * Stop: intake answers 7 -> the owner drains, releases the lease at once (a standby takes over
  * within one renewal) and closes its engine -> the listener -> Redis.
@@ -16,26 +17,32 @@ import { createCodec } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { Engine } from '../engine.js';
 import { compileAllowedHosts } from '../http/allowed-hosts.js';
-import { WebexListener } from '../http/webex-listener.js';
+import { listenerSettings, WebexListener } from '../http/webex-listener.js';
 import { createLogger, type Logger } from '../log.js';
 import { createPoster, engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
 import { readSecretLine } from '../secrets.js';
 import { RedisStore } from '../store/redis-store.js';
 import { loadListenerTls } from '../tls.js';
+import { AdminListener } from '../admin/admin-listener.js';
+import { isLoopbackHost } from '../admin/auth.js';
 import { ClusterMember } from './cluster-member.js';
+import { mountClusterRoutes } from './cluster-routes.js';
 import { connectRedis } from './redis-connection.js';
 
 export class ClusterDaemon {
   readonly member: ClusterMember;
   readonly webexUrl: string;
+  /** The admin listener's base URL; undefined when admin.host is not loopback. */
+  readonly adminUrl: string | undefined;
   #closers: (() => Promise<void> | void)[];
   #listener: WebexListener;
   #logger: Logger;
   #stopped: Promise<void> | undefined;
 
-  private constructor(parts: { member: ClusterMember; url: string; listener: WebexListener; logger: Logger; closers: (() => Promise<void> | void)[] }) {
+  private constructor(parts: { member: ClusterMember; url: string; adminUrl: string | undefined; listener: WebexListener; logger: Logger; closers: (() => Promise<void> | void)[] }) {
     this.member = parts.member;
     this.webexUrl = parts.url;
+    this.adminUrl = parts.adminUrl;
     this.#listener = parts.listener;
     this.#logger = parts.logger;
     this.#closers = parts.closers;
@@ -95,27 +102,30 @@ export class ClusterDaemon {
       closers.push(() => running.close());
       running.start();
 
+      let adminUrl: string | undefined;
+      if (isLoopbackHost(config.admin.host)) {
+        const admin = new AdminListener({ host: config.admin.host, port: config.admin.port, logger: logger.child({ component: 'admin-listener' }) });
+        mountClusterRoutes(admin.router, running);
+        closers.push(() => admin.close());
+        adminUrl = await admin.listen();
+      } else {
+        logger.warn({ host: config.admin.host }, 'admin routes of a cluster member listen on loopback only for now; put a proxy in front');
+      }
+
       const dataDir = path.resolve(config.store.dataDir);
       const { tls } = await loadListenerTls(config.webex.tls, dataDir);
       const listener = new WebexListener({
-        tls, host: config.webex.host, port: config.webex.port, path: config.webex.path, timeouts: config.webex.timeouts,
-        access: {
-          allowedSources: [...config.webex.allowedSources],
-          allowedClientSubjects: [...config.webex.tls.allowedClientSubjects],
-          rate: { ratePerSecond: config.webex.limits.ratePerSecond, burst: config.webex.limits.burst },
-        },
-        maxConnections: config.webex.limits.maxConnections,
-        rejectUnauthorizedClients: config.webex.tls.rejectUnauthorizedClients,
+        ...listenerSettings(config),
+        tls,
         codec,
         accept: (tx) => running.accept(tx),
         logger: logger.child({ component: 'webex-listener' }),
-        maxBodyBytes: config.webex.maxBodyBytes,
       });
       closers.push(() => listener.close());
       const url = await listener.listen();
       logger.info({ webex: url, group: config.cluster.group, bridges: bridges.map((b) => b.id) },
         `tsp-adaptor cluster member ready: WebEx endpoint ${url}, group ${config.cluster.group}`);
-      return new ClusterDaemon({ member: running, url, listener, logger, closers });
+      return new ClusterDaemon({ member: running, url, adminUrl, listener, logger, closers });
     } catch (err) {
       logger.fatal({ err }, 'start-up failed');
       for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
