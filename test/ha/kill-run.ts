@@ -52,6 +52,8 @@ async function startMember(index: number): Promise<Member> {
     store: { kind: 'redis', dataDir: dir, redis: { url: `redis://127.0.0.1:${redis.port}`, commandTimeoutMs: 500 } },
     cluster: { group: 'kill', leaseMs: LEASE_MS, renewMs: RENEW_MS },
     outbox: { initialDelayMs: 20, maxDelayMs: 200 },
+    // The run's conferences get no keep-alives: they must not be ended as idle while it lasts.
+    conference: { keepAliveTimeoutMs: 24 * 60 * 60_000 },
     bridges: [{ id: 'bridge-1', driver: 'voyant2313', host: '127.0.0.1', port: ports.voyant2313Request, notifyPort: ports.voyant2313Notify,
       username: 'tsp', password: 'tsp-emulator', reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 200 }],
   };
