@@ -227,7 +227,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // --- checks ---------------------------------------------------------------------------------
     for (const e of stack.exits) if (!e.deliberate) violations.push(`crash: the daemon exited by itself (${e.code ?? e.signal})`);
-    for (const line of stack.errorLines) violations.push(`error logged: ${String(line.msg)} ${JSON.stringify(line.err ?? '').slice(0, 200)}`);
+    const errors = new Map<string, number>();
+    for (const line of stack.errorLines) {
+      const key = `${String(line.msg)} ${JSON.stringify(line.err ?? line.reason ?? '').slice(0, 200)}`;
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    }
+    for (const [line, n] of errors) violations.push(`error logged ${n} times: ${line}`);
 
     for (const m of confirmed) {
       const copies = answered(m);
@@ -257,7 +262,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const pending = await store.pendingOutbox();
       if (pending.length > 0) violations.push(`${pending.length} notifications never delivered`);
       const dead = await store.deadLetters();
-      if (dead.length > 0) violations.push(`${dead.length} notifications dead-lettered`);
+      const reasons = new Map<string, number>();
+      for (const d of dead) {
+        const key = `${d.record.message.type}: ${d.reason.replace(/\d+/g, '#').slice(0, 160)}`;
+        reasons.set(key, (reasons.get(key) ?? 0) + 1);
+      }
+      for (const [reason, n] of reasons) violations.push(`${n} A2W dead-lettered, ${reason}`);
       const engine = (await store.loadConferences()).filter((c) => c.status !== 'ended' && c.bridgeConfId !== undefined);
       const bridge = await control.state();
       const describe = (id: string, locked: boolean, callers: { port: string; muted: boolean }[]) =>
