@@ -30,16 +30,28 @@ export async function run(args: string[]): Promise<number> {
   let reloadWhenUp = false;
   const onHangUp = (): void => reload();
   process.on('SIGHUP', onHangUp);
+  // Likewise SIGTERM/SIGINT: their default action would kill the process mid-write, without the
+  // ordered stop. One that comes during start-up stops the daemon as soon as it is up.
+  let stopWhenUp: NodeJS.Signals | undefined;
+  let requestStop = (signal: NodeJS.Signals): void => {
+    stopWhenUp ??= signal;
+  };
+  const onStopSignal = (signal: NodeJS.Signals): void => requestStop(signal);
+  const releaseSignals = (): void => {
+    process.off('SIGHUP', onHangUp);
+    for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
   let daemon: Daemon;
   try {
     const config = await loadConfig(parsed.file ? { file: parsed.file } : {});
     if (config.store.kind === 'redis') {
-      process.off('SIGHUP', onHangUp);
+      releaseSignals();
       return await serveCluster(config);
     }
     daemon = await Daemon.start(config);
   } catch (err) {
-    process.off('SIGHUP', onHangUp);
+    releaseSignals();
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
@@ -54,7 +66,9 @@ export async function run(args: string[]): Promise<number> {
   for (const part of daemon.reloadableParts()) reloader.register(part);
   reload = () => void reloader.reload();
   if (reloadWhenUp) reload();
-  const stopped = waitForStop(daemon, status);
+  const { stopped, stop } = waitForStop(daemon, status);
+  requestStop = (signal) => stop(signal, 0);
+  if (stopWhenUp) stop(stopWhenUp, 0);
   await status.ready();
   const code = await stopped;
   process.off('SIGHUP', onHangUp);
@@ -73,9 +87,17 @@ function countsOf(daemon: Daemon): ServiceCounts {
   };
 }
 
-function waitForStop(daemon: Daemon, status: ServiceStatus): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = (reason: string, exitCode: number): void => {
+/** Arms the stop (by signal, or on an uncaught error); `stop` begins it at most once. */
+function waitForStop(
+  daemon: Daemon,
+  status: ServiceStatus,
+): { stopped: Promise<number>; stop: (reason: string, exitCode: number) => void } {
+  let stop: (reason: string, exitCode: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false;
+    stop = (reason, exitCode) => {
+      if (stopping) return;
+      stopping = true;
       void status.stopping(reason);
       for (const signal of STOP_SIGNALS) {
         process.removeAllListeners(signal);
@@ -97,7 +119,6 @@ function waitForStop(daemon: Daemon, status: ServiceStatus): Promise<number> {
         () => exit(1),
       );
     };
-    for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal, 0));
     process.once('uncaughtException', (err) => {
       daemon.root.logger.fatal({ err }, 'uncaught exception');
       stop('uncaught exception', 1);
@@ -107,6 +128,7 @@ function waitForStop(daemon: Daemon, status: ServiceStatus): Promise<number> {
       stop('unhandled promise rejection', 1);
     });
   });
+  return { stopped, stop };
 }
 
 function parseArgs(args: string[]): { ok: true; file?: string } | { ok: false; error: string } {

@@ -83,6 +83,23 @@ describe('tsp-adaptor serve and check-config', () => {
     }
   });
 
+  test('a SIGTERM during start-up is not lost: the daemon stops in order as soon as it is up', async () => {
+    const { config } = await serveConfig(dir);
+    const serve = new ServeProcess();
+    const ready = serve.start(config, { TSP_WEBEX__PORT: '0' });
+    ready.catch(() => {}); // how it ended is asserted below
+    try {
+      // The bridge link comes up half-way through start-up, before the listeners.
+      await serve.waitForLine('bridge link up');
+      const exit = await serve.stop('SIGTERM');
+      assert.deepEqual(exit, { code: 0, signal: null }, 'ended by its own ordered stop, not by the signal');
+      const messages = serve.lines.map((l) => String(l.msg));
+      assert.ok(messages.some((m) => m.startsWith('stopped (SIGTERM)')), 'why it stopped is logged');
+    } finally {
+      await serve.stop('SIGKILL');
+    }
+  });
+
   test('a second SIGTERM during a drain that cannot finish exits at once with 1', async () => {
     const { config, keyPair } = await serveConfig(dir);
     const serve = new ServeProcess();
