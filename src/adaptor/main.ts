@@ -331,6 +331,8 @@ export class Daemon {
       {
         name: 'WebEx certificates',
         keys: ['webex.tls.certFile', 'webex.tls.keyFile', 'webex.tls.clientCaFile'],
+        // A renewed certificate is usually written over the same files.
+        everyReload: true,
         apply: (next) => {
           this.reloadTls(next.webex.tls).catch((err: unknown) => {
             this.#logger.error({ err }, 'WebEx certificates not reloaded; the previous ones stay in use');

@@ -15,6 +15,11 @@ export interface ReloadablePart {
   name: string;
   /** Key paths or their prefixes this part applies at run time, e.g. `dialOut`, `log.level`. */
   keys: readonly string[];
+  /**
+   * Applied on every reload, changed keys or not: for parts whose input lives outside the
+   * configuration, such as certificate files renewed in place at the same path.
+   */
+  everyReload?: boolean;
   /** May throw (or reject): logged with the part's name; the other parts still apply. */
   apply(next: Config): void | Promise<void>;
 }
@@ -65,7 +70,7 @@ export class Reloader {
     const owner = (key: string): ReloadablePart | undefined => this.#parts.find((p) => p.keys.some((k) => key === k || key.startsWith(`${k}.`)));
     const owned = changed.filter((key) => owner(key) !== undefined);
     const restartNeeded = changed.filter((key) => owner(key) === undefined);
-    const parts = new Set(owned.map((key) => owner(key)!));
+    const parts = new Set([...owned.map((key) => owner(key)!), ...this.#parts.filter((p) => p.everyReload)]);
     const applied: string[] = [];
     const failed: string[] = [];
     for (const part of parts) {

@@ -83,4 +83,18 @@ describe('SIGHUP reloads the configuration file', () => {
     assert.equal(again.kind === 'applied' && again.failed[0], 'dial-out policy');
     assert.deepEqual(levels, ['warn'], 'an unchanged key is not applied again');
   });
+
+  test('a part that reads files outside the configuration is applied on every reload, even with no change', async () => {
+    const file = path.join(dir, 'every.yaml');
+    await writeFile(file, 'log:\n  level: info\n');
+    const reloader = new Reloader(await loadConfig({ file, env: {} }), file, silentLogger);
+    let certificateLoads = 0;
+    let levelApplies = 0;
+    reloader.register({ name: 'certificates', keys: ['webex.tls.certFile'], everyReload: true, apply: () => void (certificateLoads += 1) });
+    reloader.register({ name: 'log level', keys: ['log.level'], apply: () => void (levelApplies += 1) });
+    await reloader.reload();
+    await reloader.reload();
+    assert.equal(certificateLoads, 2, 'the certificate files are read again on each SIGHUP');
+    assert.equal(levelApplies, 0, 'a part without changed keys is left alone');
+  });
 });
