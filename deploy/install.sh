@@ -77,6 +77,13 @@ run install -d -m 0755 "$destdir$PREFIX.new"
 for part in package.json dist node_modules docs deploy; do
   if [ -e "$release/$part" ]; then run cp -a "$release/$part" "$destdir$PREFIX.new/"; fi
 done
+# The operator console's static files are served from the source tree's place (tsc compiles
+# only TypeScript into dist/), found from package.json.
+console_files=src/adaptor/console/public
+[ -d "$release/$console_files" ] || die "$release has no $console_files: the operator console would be missing"
+run install -d -m 0755 "$destdir$PREFIX.new/$(dirname "$console_files")"
+run cp -a "$release/$console_files" "$destdir$PREFIX.new/$console_files"
+
 if [ -e "$destdir$PREFIX" ]; then
   run rm -rf "$destdir$PREFIX.prev"
   run mv "$destdir$PREFIX" "$destdir$PREFIX.prev"

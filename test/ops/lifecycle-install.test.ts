@@ -36,6 +36,8 @@ describe('deploy/install.sh', () => {
     await writeFile(path.join(release, 'package.json'), '{"name":"tsp-adaptor"}\n');
     await writeFile(path.join(release, 'dist', 'src', 'cli.js'), '// built\n');
     await writeFile(path.join(release, 'node_modules', 'pino', 'package.json'), '{}\n');
+    await mkdir(path.join(release, 'src', 'adaptor', 'console', 'public'), { recursive: true });
+    await writeFile(path.join(release, 'src', 'adaptor', 'console', 'public', 'index.html'), '<!doctype html>\n');
     for (const file of ['tsp-adaptor.service', 'config.example.yaml']) await copyFile(path.join(DEPLOY, file), path.join(release, 'deploy', file));
   });
   after(async () => {
@@ -53,6 +55,7 @@ describe('deploy/install.sh', () => {
     for (const file of [
       'opt/tsp-adaptor/dist/src/cli.js',
       'opt/tsp-adaptor/node_modules/pino/package.json',
+      'opt/tsp-adaptor/src/adaptor/console/public/index.html',
       'etc/tsp-adaptor/config.yaml',
       'etc/tsp-adaptor/config.example.yaml',
       'etc/systemd/system/tsp-adaptor.service',
