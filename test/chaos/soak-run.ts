@@ -49,6 +49,8 @@ export interface SoakReport {
 }
 
 const CALLS_PER_CONFERENCE = 35;
+const CREATE_WAIT_MS = 60_000;
+const CREATE_ATTEMPTS = 5;
 const FAULT_MS = 3_000;
 /** After the load stops: how long without a new A2W message counts as quiet, and the bound. */
 const QUIET_MS = 3_000;
@@ -115,15 +117,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     serial++;
     const slot: Slot = { extConfID: `soak-${options.seed}-${serial}`, confKey: `${80_000_000 + serial}`, createdAt: Date.now(), locked: false };
     known.set(slot.extConfID, new Set());
-    if (!(await send(build.create(slot.extConfID, slot.confKey, { AttendeeCount: CALLS_PER_CONFERENCE })))) return undefined;
+    const create = build.create(slot.extConfID, slot.confKey, { AttendeeCount: CALLS_PER_CONFERENCE });
+    if (!(await send(create))) return undefined;
+    // A create can fail (Result 31 while the bridge link is down): commands for a conference
+    // the adaptor does not know have no WbxHostName to be answered at, so the slot is not used.
+    const rsp = await sim.next('A2W_RspCreateConference', (m) => m.MsgID === create.MsgID, CREATE_WAIT_MS).catch(() => undefined);
+    if (rsp?.message.Result !== 0) return undefined;
     created++;
     return slot;
+  };
+  /** A conference in every slot: creates that failed are tried again, a bounded number of times. */
+  const fillSlot = async (): Promise<Slot | undefined> => {
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const slot = await createSlot();
+      if (slot) return slot;
+    }
+    return undefined;
   };
 
   // --- load -----------------------------------------------------------------------------------
   const conferences = Math.max(2, Math.ceil(options.calls / CALLS_PER_CONFERENCE));
   for (let i = 0; i < conferences; i++) {
-    const slot = await createSlot();
+    const slot = await fillSlot();
     if (slot) slots.push(slot);
   }
   restartTraffic();
@@ -151,7 +166,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         await send(build.callout(slot.extConfID, `${slot.extConfID}-out-${++serial}`, `1,408,555${String(serial % 10_000).padStart(4, '0')}`));
       } else if (roll < 0.85 && Date.now() - slot.createdAt > MIN_CONFERENCE_AGE_MS) {
         if (await send(build.end(slot.extConfID))) {
-          const next = await createSlot();
+          const next = await fillSlot();
           slots.splice(slots.indexOf(slot), 1, ...(next ? [next] : []));
           restartTraffic();
         }
