@@ -14,6 +14,7 @@ import { replyFromSnapshot } from './conference/reconcile.js';
 import type { ConferenceRegistry } from './conference/registry.js';
 import { bridgeErrorCode, resultOfBridgeError } from './conference/results.js';
 import type { ConferenceState } from './conference/state.js';
+import { withContext } from './log.js';
 import type { EngineCounters } from './counters.js';
 import type { EngineOptions } from './options.js';
 import type { CommandRecord, Store } from './store/store.js';
@@ -57,7 +58,7 @@ export class CommandRunner {
     const msg = record.message;
     // Made on first use: a pino child with redaction costs ~0.25 ms, and most commands log nothing.
     let child: Logger | undefined;
-    const log = (): Logger => (child ??= this.#deps.logger.child({ ExtConfID: msg.ExtConfID, MsgID: msg.MsgID, transId: record.transId }));
+    const log = (): Logger => (child ??= withContext(this.#deps.logger, { TransID: record.transId, MsgID: msg.MsgID, ExtConfID: msg.ExtConfID, ExtCallID: 'ExtCallID' in msg ? msg.ExtCallID : undefined }));
     const found = msg.type === 'W2A_CreateConference' ? registry.liveByConfKey(msg.ConfKey) : registry.byExtConfID(msg.ExtConfID);
     const ctx = this.#commandContext(record.id, inDoubt);
     const conf = registry.copy(found);

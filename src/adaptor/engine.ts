@@ -223,12 +223,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     try {
       outcome = await this.#deps.store.recordTransaction({ transId: tx.transId, messages: tx.messages, receivedAt: tx.receivedAt, result: 0 });
     } catch (err) {
-      this.#log.error({ err, transId: tx.transId }, 'could not record a transaction; answering Confirmation 8 so WebEx retries');
+      this.#log.error({ err, TransID: tx.transId }, 'could not record a transaction; answering Confirmation 8 so WebEx retries');
       return 8;
     }
     if (outcome.kind === 'repeat') {
       this.counters.transIdRepeats++;
-      this.#log.info({ transId: tx.transId, source: tx.source }, 'repeated TransID: confirmed again, not acted on');
+      this.#log.info({ TransID: tx.transId, source: tx.source }, 'repeated TransID: confirmed again, not acted on');
       return outcome.result as ConfirmationResult;
     }
     this.counters.transactionsAccepted++;

@@ -115,12 +115,12 @@ export class ClusterMember {
       outcome = await this.#deps.store.recordTransaction({ transId: tx.transId, messages: tx.messages, receivedAt: tx.receivedAt, result: 0 });
     } catch (err) {
       this.#intake.refused++;
-      this.#log.error({ err, transId: tx.transId }, 'could not record a transaction in Redis; answering Confirmation 7 so WebEx tries again or elsewhere');
+      this.#log.error({ err, TransID: tx.transId }, 'could not record a transaction in Redis; answering Confirmation 7 so WebEx tries again or elsewhere');
       return 7;
     }
     if (outcome.kind === 'repeat') {
       this.#intake.repeats++;
-      this.#log.info({ transId: tx.transId, source: tx.source }, 'repeated TransID (maybe first sent to another instance): confirmed again, not acted on');
+      this.#log.info({ TransID: tx.transId, source: tx.source }, 'repeated TransID (maybe first sent to another instance): confirmed again, not acted on');
       return outcome.result as ConfirmationResult;
     }
     this.#intake.accepted++;

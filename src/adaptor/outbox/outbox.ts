@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { TspCodec } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { EngineCounters } from '../counters.js';
+import { withContext } from '../log.js';
 import type { A2WPoster } from '../engine.js';
 import type { OutboxOptions } from '../options.js';
 import type { OutboxRecord, Store } from '../store/store.js';
@@ -153,7 +154,7 @@ export class Outbox {
     if (this.#state === 'closed') return;
     // Made on first use: a pino child with redaction costs ~0.25 ms, and most posts log nothing.
     let child: Logger | undefined;
-    const log = (): Logger => (child ??= logger.child({ orderKey: key, transId: record.transId, msgType: record.message.type }));
+    const log = (): Logger => (child ??= withContext(logger, { TransID: record.transId, MsgID: record.message.MsgID, ExtConfID: record.message.ExtConfID, ExtCallID: 'ExtCallID' in record.message ? record.message.ExtCallID : undefined }).child({ orderKey: key, msgType: record.message.type }));
     this.#deps.observe?.(record, verdict.kind);
     try {
       if (verdict.kind === 'retry') {
