@@ -16,6 +16,7 @@ import { Target } from '../target.js';
 const CONFIRM_P99_LIMIT_MS = 20;
 const RATES_PER_S = [500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
 const SMOKE_RATE_PER_S = 100;
+const WARM_UP_RATE_PER_S = 200;
 /** The longest wait between steps for the A2W posts of the last one. */
 const STEP_DRAIN_MS = 15_000;
 const CONFERENCES = 20;
@@ -140,6 +141,9 @@ function best(steps: StepResult[]): StepResult | undefined {
 
 /** Rising steps until one fails, which is kept: it shows the knee. */
 async function climb(client: LoadClient, rates: number[], stepS: number, body: () => string, between: () => Promise<unknown>): Promise<StepResult[]> {
+  // Not recorded: opens the kept-alive connections, whose TLS handshakes would be the first step's p99.
+  await client.step(WARM_UP_RATE_PER_S, 1, body);
+  await between();
   const steps: StepResult[] = [];
   for (const rate of rates) {
     const step = await client.step(rate, stepS, body);
