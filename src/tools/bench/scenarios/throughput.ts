@@ -14,7 +14,7 @@ import { entry, measured, type ScenarioResult, type ScenarioSettings } from '../
 import { Target } from '../target.js';
 
 const CONFIRM_P99_LIMIT_MS = 20;
-const RATES_PER_S = [500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
+const RATES_PER_S = [100, 200, 300, 400, 500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
 const SMOKE_RATE_PER_S = 100;
 const WARM_UP_RATE_PER_S = 200;
 /** The longest wait between steps for the A2W posts of the last one. */
