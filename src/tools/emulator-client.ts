@@ -3,6 +3,7 @@
  * use it to play the telephone side: callers dialling in, keys, talking, dial-out outcomes,
  * generated traffic and the bridge's true state.
  */
+import type { TrafficOptions, TrafficStats } from '../bridges/emulator/traffic.js';
 
 export interface BridgeCaller {
   port: string;
@@ -18,26 +19,10 @@ export interface BridgeState {
   conferences: { bridgeConfId: string; options: { confKey: string }; locked: boolean; callers: BridgeCaller[] }[];
 }
 
-export interface TrafficSettings {
-  confKeys: string[];
-  targetCallers: number;
-  arrivalsPerSecond: number;
-  departuresPerSecond?: number;
-  keypadMutesPerSecond?: number;
-  talkBurstsPerSecond?: number;
-  talkMs?: { min: number; max: number };
-  seed?: number;
-}
-
-export interface TrafficStats {
-  running: boolean;
-  callers: number;
-  joined: number;
-  left: number;
-  refused: number;
-  keypadMutes: number;
-  talkBursts: number;
-}
+/** What POST /traffic/start takes: the generator's options, the rates it defaults left out. */
+export type TrafficSettings = Pick<TrafficOptions, 'confKeys' | 'targetCallers' | 'arrivalsPerSecond'> &
+  Partial<Omit<TrafficOptions, 'confKeys' | 'targetCallers' | 'arrivalsPerSecond'>>;
+export type { TrafficStats };
 
 export class EmulatorClientError extends Error {
   constructor(
