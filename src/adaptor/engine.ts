@@ -292,7 +292,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       }
     };
     const onHeartbeat = (hb: { ports?: PortUsage }): void => {
-      if (hb.ports) this.#setPorts(driver.id, hb.ports);
+      if (hb.ports) this.#ports.set(driver.id, hb.ports);
+      // Every heartbeat is news to an observer: its age is part of the bridge's view.
+      if (this.listenerCount('bridge') > 0) this.emit('bridge', this.#bridgeView(driver.id));
     };
     const onStatus = (): void => {
       if (this.listenerCount('bridge') > 0) this.emit('bridge', this.#bridgeView(driver.id));

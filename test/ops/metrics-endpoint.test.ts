@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { nextEvent } from '../../src/common/typed-emitter.js';
+import type { EngineEvents } from '../../src/adaptor/conference/observation.js';
 import { register as globalRegistry } from 'prom-client';
 import { createConference, dialInAndName, sendAndAnswer, startStack, w2a, type Stack } from '../e2e/support.js';
 
@@ -40,6 +42,9 @@ describe('metrics endpoint', () => {
     const { extCallId } = await dialInAndName(stack, 'conf-metrics', '5550001');
     await sendAndAnswer(sim, w2a(sim).mute('conf-metrics', extCallId, true), 'A2W_RspMuteUser');
     await stack.daemon.engine.settled();
+    // The heartbeat age is exported from the first heartbeat on.
+    const engine = stack.daemon.engine;
+    if (engine.snapshot().bridges.some((b) => b.lastHeartbeatAt === 0)) await nextEvent<EngineEvents, 'bridge'>(engine, 'bridge', (b) => b.lastHeartbeatAt > 0);
     const res = await fetch(`${stack.daemon.adminUrl}/metrics`);
     assert.equal(res.status, 200);
     contentType = res.headers.get('content-type');
