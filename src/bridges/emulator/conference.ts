@@ -28,17 +28,9 @@ export const SELF_MUTE_KEYS = '*6';
 
 export type ToneCounts = Record<'beep' | 'announce', number>;
 
-export interface Caller {
+/** A caller as the snapshot shows it, with `talking` derived from the running burst. */
+export interface Caller extends Omit<SnapshotCaller, 'talking'> {
   bridgeConfId: BridgeConfId;
-  port: PortId;
-  legId: LegId;
-  callerId?: string;
-  dialledNumber?: string;
-  name?: string;
-  muted: boolean;
-  mutedBy: BridgeMuteSource;
-  subConfId: number;
-  dialOutId?: DialOutId;
   /** Ends the current talking burst; present exactly while talking. */
   stopTalking?: Cancel;
 }
