@@ -35,13 +35,8 @@ export interface Caller extends Omit<SnapshotCaller, 'talking'> {
   stopTalking?: Cancel;
 }
 
-export interface DialOut {
-  bridgeConfId: BridgeConfId;
-  dialOutId: DialOutId;
-  number: string;
-  name?: string;
-  confirm: boolean;
-  silent: boolean;
+/** A ringing dial-out: the command that started it, the port it holds, and how to stop the ringing. */
+export interface DialOut extends Omit<CommandOf<'dialOut'>, 'op'> {
   port: PortId;
   legId: LegId;
   cancelRinging: Cancel;
