@@ -96,6 +96,16 @@ export class CommandRunner {
       }
     }
     const e = step.effects;
+    // A response goes to the request's WbxHostName, else to its conference's (spec 1). A command
+    // for a conference this adaptor does not know, sent without WbxHostName, was rightly
+    // confirmed (spec 3.5), but its response has nowhere to go: counted and logged like an
+    // unknown conference's message without a response, not dead-lettered as a failed delivery.
+    if (e.out.some((o) => o.url === undefined)) {
+      e.out = e.out.filter((o) => o.url !== undefined);
+      counters.bump(counters.unroutable, 'unknown-conference');
+      log().warn({ type: msg.type, result: e.result },
+        'command names a conference this adaptor does not know and carries no WbxHostName: its response has nowhere to go; dropped');
+    }
     if (e.unroutable) {
       counters.bump(counters.unroutable, e.unroutable);
       log().warn({ type: msg.type, reason: e.unroutable }, 'message names an unknown conference or caller and has no response; dropped');

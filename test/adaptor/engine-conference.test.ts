@@ -109,13 +109,15 @@ describe('conference life (spec 3.1)', () => {
     assert.equal(h.webex.posts.at(-1)!.url, WEBEX_URL_B);
   });
 
-  it('a response with nowhere to go (unknown conference, no WbxHostName) is dead-lettered and counted', async () => {
+  it('commands for an unknown conference without WbxHostName are confirmed; their responses, with nowhere to go, are counted, not dead-lettered', async () => {
     const h = await startEngine();
-    await h.send(w2a.end('nope'));
+    assert.equal(await h.send(w2a.end('nope'), w2a.lock('nope', true), w2a.callout('nope', 'out-1', '1,408,5550100')), 0);
     assert.equal(h.webex.posts.length, 0);
-    assert.equal(h.engine.counters.deadLetters, 1);
-    const [dead] = await h.store.deadLetters();
-    assert.equal(dead!.record.message.type, 'A2W_RspEndConference');
+    assert.equal(h.engine.counters.unroutable.get('unknown-conference'), 3);
+    assert.equal(h.engine.counters.deadLetters, 0);
+    assert.deepEqual(await h.store.deadLetters(), []);
+    assert.equal(h.engine.outboxDepth().messages, 0);
+    assert.equal(h.driver.ops('dialOut').length, 0);
   });
 
   it('mute of an ended conference answers Result 13', async () => {
