@@ -19,12 +19,7 @@ import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
 import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
 import { createDriver } from '../bridges/registry.js';
 import { createCodec } from '../protocol/index.js';
-import { AdminListener } from './admin/admin-listener.js';
-import { AdminAuth } from './admin/auth.js';
-import { LoopMonitor, mountHealth } from './admin/health-routes.js';
-import { mountMetrics } from './admin/metrics-routes.js';
-import { mountConsole } from './console/mount-console.js';
-import { mountLiveFeed } from './live/live-feed.js';
+import { openAdminSurface, type AdminSurface } from './admin/admin-surface.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { CallRecordWriter } from './cdr/call-record-writer.js';
 import { Engine, type MaintenanceJob } from './engine.js';
@@ -63,7 +58,7 @@ export class Daemon {
   #logger: Logger;
   #closers: Closer[] = [];
   #listener: WebexListener | undefined;
-  #admin: AdminListener | undefined;
+  #admin: AdminSurface | undefined;
   #storeOpen = false;
   #engine: Engine | undefined;
   #emulatorPorts: EmulatorPorts | undefined;
@@ -188,7 +183,7 @@ export class Daemon {
     this.#closers.push({ name: 'jobs', close: () => jobs.close() });
     if (callRecords) jobs.register(callRecords.rotationJob(config.callRecords.rotateSchedule));
     const deepCheck = config.deepCheck.enabled
-      ? new DeepCheck({ drivers, options: { ...config.deepCheck }, registry, logger: this.#logger.child({ component: 'deep-check' }) })
+      ? new DeepCheck({ drivers: () => drivers, options: { ...config.deepCheck }, registry, logger: this.#logger.child({ component: 'deep-check' }) })
       : undefined;
     if (deepCheck) {
       jobs.register({
@@ -219,7 +214,10 @@ export class Daemon {
     });
     this.#closers.push({ name: 'engine metrics', close: stopMetrics });
     await engine.start();
-    const adminUrl = await this.#startAdmin(engine, { ready, registry });
+    const admin = await openAdminSurface({ admin: config.admin, registry, readiness: ready, feed: engine, logger: this.#logger });
+    this.#admin = admin;
+    this.#closers.push({ name: 'admin listener', close: () => admin.close() });
+    const adminUrl = admin.url;
     jobs.start();
 
     const { source: certificate, tls } = await loadListenerTls(config.webex.tls, dataDir);
@@ -255,46 +253,10 @@ export class Daemon {
     );
   }
 
-  /** The admin listener (metrics, health, feed, console); mounted before it listens. */
   /** The configured schedule of an engine job, else the period the engine asks for. */
   #engineJobSchedule(job: MaintenanceJob): Schedule {
     const configured = { 'keepalive-sweep': this.config.jobs.keepAliveSweep, reconcile: this.config.jobs.reconcile, compaction: this.config.jobs.compaction }[job.name];
     return configured ?? { everyMs: job.everyMs };
-  }
-
-  async #startAdmin(engine: Engine, deps: { ready: () => Readiness; registry: Registry }): Promise<string> {
-    const admin = new AdminListener({
-      host: this.config.admin.host,
-      port: this.config.admin.port,
-      logger: this.#logger.child({ component: 'admin-listener' }),
-    });
-    this.#admin = admin;
-    this.#closers.push({ name: 'admin listener', close: () => admin.close() });
-    // Before every other route, so none is reachable around it.
-    const auth = await AdminAuth.load(this.config.admin.auth, this.#logger.child({ component: 'admin-auth' }));
-    if (auth) {
-      admin.router.use(auth.handler);
-      readCounter({
-        name: 'tsp_admin_auth_refusals_total', help: 'Admin requests refused for missing or wrong credentials.',
-        labelNames: [], registry: deps.registry, read: () => [[{}, auth.refused] as const],
-      });
-    }
-    const loop = new LoopMonitor();
-    this.#closers.push({ name: 'loop monitor', close: () => loop.close() });
-    mountHealth(admin.router, { loop, readiness: deps.ready });
-    mountMetrics(admin.router, { registry: deps.registry });
-    mountConsole(admin.router);
-    const feed = mountLiveFeed(admin.server, engine, {
-      logger: this.#logger.child({ component: 'live-feed' }),
-      ...(auth ? { authorize: (req) => auth.admits(req.headers.authorization) } : {}),
-    });
-    // Closed before the listener (closers run in reverse), so feed clients hear 1001 first.
-    this.#closers.push({ name: 'live feed', close: () => feed.close() });
-    readCounter({
-      name: 'tsp_live_feed_cutoffs_total', help: 'Live feed clients cut off for falling too far behind (not reading).',
-      labelNames: [], registry: deps.registry, read: () => [[{}, feed.cutOffs] as const],
-    });
-    return admin.listen();
   }
 
   /**

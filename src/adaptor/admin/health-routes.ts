@@ -8,7 +8,9 @@
  * read state, they never touch a bridge (the deep check does that on its own schedule).
  */
 import type { Router } from 'express';
-import type { Readiness } from '../health/readiness.js';
+
+/** What `/readyz` answers: a single instance's or a cluster member's readiness (health/readiness.ts). */
+export type ReadinessReport = { ready: boolean };
 
 /** A loop stuck longer than this at any moment since the last check is reported unhealthy. */
 export const LOOP_DELAY_LIMIT_MS = 1_000;
@@ -16,7 +18,7 @@ export const LOOP_DELAY_LIMIT_MS = 1_000;
 const LOOP_SAMPLE_MS = 100;
 
 export interface HealthDeps {
-  readiness(): Readiness;
+  readiness(): ReadinessReport;
   loop: LoopMonitor;
 }
 

@@ -10,6 +10,9 @@
  * It drives the driver contract directly (never through WebEx or the engine), so the engine
  * sees the probe's events as for an unknown bridge conference and leaves them alone. The last
  * verdict per bridge feeds /readyz and the `tsp_deep_check_*` series.
+ *
+ * The bridges to probe are asked for at each run: on a cluster member they are those of the
+ * engine of the current take-over, and none on a standby (which then has nothing to check).
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -46,7 +49,8 @@ export interface DeepCheckResult {
 type ProbeDriver = Pick<BridgeDriver, 'id' | 'status' | 'capabilities' | 'execute' | 'on' | 'off'>;
 
 export interface DeepCheckDeps {
-  drivers: readonly ProbeDriver[];
+  /** The bridges this instance drives now. */
+  drivers: () => readonly ProbeDriver[];
   options: DeepCheckOptions;
   registry: Registry;
   logger: Logger;
@@ -90,7 +94,7 @@ export class DeepCheck {
 
   /** Checks every bridge at once; throws (failing the job) when any bridge failed. */
   async run(): Promise<DeepCheckResult[]> {
-    const results = await Promise.all(this.#deps.drivers.map((d) => this.#probe(d)));
+    const results = await Promise.all(this.#deps.drivers().map((d) => this.#probe(d)));
     const failed = results.filter((r) => r.verdict.outcome === 'failed');
     if (failed.length > 0) {
       throw new Error(`deep check failed on ${failed.map((r) => `${r.bridge} at ${r.verdict.outcome === 'failed' ? `${r.verdict.step}: ${r.verdict.error}` : ''}`).join('; ')}`);

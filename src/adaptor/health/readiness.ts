@@ -58,3 +58,37 @@ export function readiness(input: ReadinessInput): Readiness {
   }
   return { ready: reasons.length === 0, reasons, engine: input.engine, store: input.storeOpen ? 'open' : 'closed', bridges };
 }
+
+/** What a cluster member knows about itself (cluster/cluster-member.ts `status()`). */
+export interface MemberReadinessInput {
+  /** The Redis connection's state, `ready` when it answers. */
+  redis: string;
+  role: string;
+  /** Present while this instance runs an engine: its state and its bridges, as for a single instance. */
+  owner?: { engine: EngineState; bridges: readonly BridgeReadinessInput[] };
+}
+
+export interface MemberReadiness {
+  ready: boolean;
+  reasons: string[];
+  role: string;
+  /** Only while this instance owns bridges: the owner answers for them. */
+  engine?: EngineState;
+  bridges?: BridgeReadiness[];
+}
+
+/**
+ * Readiness of a cluster member: every instance takes WebEx traffic while Redis answers, so a
+ * standby is ready without any bridge; the owner is also held to its bridges (up, and not
+ * failing the deep check), as a single instance is.
+ */
+export function memberReadiness(input: MemberReadinessInput): MemberReadiness {
+  const reasons: string[] = [];
+  if (input.redis !== 'ready') reasons.push(`Redis is ${input.redis}: WebEx gets Confirmation 7 until it answers again`);
+  if (input.role === 'draining' || input.role === 'closed') reasons.push(`this instance is ${input.role}: new transactions are answered Confirmation 7`);
+  if (!input.owner) return { ready: reasons.length === 0, reasons, role: input.role };
+  const own = readiness({ storeOpen: input.redis === 'ready', engine: input.owner.engine, bridges: input.owner.bridges });
+  // The store is Redis: its absence is already said above.
+  reasons.push(...own.reasons.filter((r) => r !== 'the store is closed'));
+  return { ready: reasons.length === 0, reasons, role: input.role, engine: own.engine, bridges: own.bridges };
+}

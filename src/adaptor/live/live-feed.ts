@@ -7,12 +7,19 @@
  * backlog grow), clients may send only small messages (`maxPayloadBytes`), dead peers are
  * dropped by a ping/pong heartbeat, and a page on another origin cannot open the feed (the
  * browser sends its Origin; it must be the host the feed is served from).
+ *
+ * On a cluster member the feed also carries the cluster (this instance's role, its leases, its
+ * peers' heartbeats, take-overs, lease losses, fencing refusals) in the snapshot and as
+ * `cluster` messages when it changes; and its source is the engine of whichever take-over is
+ * current (live/engine-relay.ts): when that engine is replaced, every client gets a fresh
+ * snapshot.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { TypedEmitter } from '../../common/typed-emitter.js';
+import type { ClusterStatus } from '../cluster/cluster-member.js';
 import type { BridgeView, ConferenceChange, ConferenceUpdate, EngineEvents, EngineSnapshot, TimelineStep } from '../conference/observation.js';
 import { LiveState, type LiveSnapshot, type TimelineEntry } from './live-state.js';
 import type { ConferenceView } from './views.js';
@@ -25,6 +32,8 @@ export const MAX_PAYLOAD_BYTES = 4 * 1024;
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 /** Bridges are sent again this often, so heartbeat ages stay current between link changes. */
 export const BRIDGE_REFRESH_MS = 5_000;
+/** How often a cluster member's status is read for changes while clients are connected. */
+export const CLUSTER_REFRESH_MS = 1_000;
 /** After the close frame, how long a cut-off or closing client gets before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -32,7 +41,8 @@ const CLOSE_GRACE_MS = 1_000;
 export const CLOSE_TOO_SLOW = 4001;
 
 export type FeedMessage = { seq: number; at: number } & (
-  | ({ type: 'snapshot' } & LiveSnapshot)
+  | ({ type: 'snapshot'; cluster?: ClusterStatus } & LiveSnapshot)
+  | { type: 'cluster'; cluster: ClusterStatus }
   | { type: 'conference'; conference: ConferenceView; changes: ConferenceChange[] }
   | { type: 'bridge'; bridge: BridgeView }
   | { type: 'step'; entry: TimelineEntry }
@@ -43,7 +53,11 @@ export type FeedMessage = { seq: number; at: number } & (
 type Body = FeedMessage extends infer M ? (M extends FeedMessage ? Omit<M, 'seq' | 'at'> : never) : never;
 
 /** The engine, or anything else that emits its observation events. */
-export type FeedSource = Pick<TypedEmitter<EngineEvents>, 'on' | 'off'> & { snapshot(): EngineSnapshot };
+export type FeedSource = Pick<TypedEmitter<EngineEvents>, 'on' | 'off'> & {
+  snapshot(): EngineSnapshot;
+  /** For a source whose engine is replaced (a take-over): `listener` runs after each replacement; returns the unsubscribe. */
+  onReplaced?(listener: () => void): () => void;
+};
 
 export interface LiveFeedOptions {
   logger: Logger;
@@ -54,6 +68,8 @@ export interface LiveFeedOptions {
   bridgeRefreshMs?: number;
   /** When the admin listener requires credentials: whether this upgrade request carries them. */
   authorize?: (req: http.IncomingMessage) => boolean;
+  /** On a cluster member: its status, sent with the snapshot and whenever it changes. */
+  cluster?: { status(): ClusterStatus; refreshMs?: number };
 }
 
 interface Client {
@@ -77,6 +93,9 @@ export class LiveFeed {
   #timers: NodeJS.Timeout[];
   #detach: (() => void)[] = [];
   #status: 'open' | 'closed' = 'open';
+  #cluster: (() => ClusterStatus) | undefined;
+  /** The cluster status last sent, as JSON, so an unchanged one is not sent again. */
+  #clusterSent = '';
 
   constructor(source: FeedSource, options: LiveFeedOptions) {
     this.#source = source;
@@ -84,6 +103,7 @@ export class LiveFeed {
     this.#path = options.path ?? LIVE_FEED_PATH;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
     this.#authorize = options.authorize;
+    this.#cluster = options.cluster && (() => options.cluster!.status());
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -92,9 +112,12 @@ export class LiveFeed {
     });
     this.#state.reset(source.snapshot());
     source.on('conference', this.#onConference).on('bridge', this.#onBridge).on('step', this.#onStep);
+    const unReplaced = source.onReplaced?.(() => this.#resync());
+    if (unReplaced) this.#detach.push(unReplaced);
     this.#timers = [
       setInterval(() => this.#beat(), options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS),
       setInterval(() => this.#refreshBridges(), options.bridgeRefreshMs ?? BRIDGE_REFRESH_MS),
+      ...(options.cluster ? [setInterval(() => this.#refreshCluster(), options.cluster.refreshMs ?? CLUSTER_REFRESH_MS)] : []),
     ];
     for (const t of this.#timers) t.unref();
   }
@@ -143,6 +166,27 @@ export class LiveFeed {
   #refreshBridges(): void {
     if (this.#clients.size === 0) return;
     for (const bridge of this.#source.snapshot().bridges) this.#onBridge(bridge);
+  }
+
+  #refreshCluster(): void {
+    if (this.#clients.size === 0 || !this.#cluster) return;
+    const cluster = this.#cluster();
+    const json = JSON.stringify(cluster);
+    if (json === this.#clusterSent) return;
+    this.#clusterSent = json;
+    this.#broadcast({ type: 'cluster', cluster });
+  }
+
+  /** The source's engine was replaced: everyone starts over from its snapshot (timelines are kept). */
+  #resync(): void {
+    this.#state.reset(this.#source.snapshot());
+    this.#broadcast(this.#snapshotBody());
+  }
+
+  #snapshotBody(): Body {
+    const cluster = this.#cluster?.();
+    if (cluster) this.#clusterSent = JSON.stringify(cluster);
+    return { type: 'snapshot', ...this.#state.snapshot(), ...(cluster ? { cluster } : {}) };
   }
 
   #broadcast(body: Body): void {
@@ -225,7 +269,7 @@ export class LiveFeed {
     // Oversized or malformed frames: ws has already closed the connection with the right code.
     ws.on('error', (err) => this.#log.info({ err: err.message }, 'live feed client misbehaved; disconnected'));
     ws.on('close', () => this.#clients.delete(client));
-    this.#send(client, this.#frame({ type: 'snapshot', ...this.#state.snapshot() }));
+    this.#send(client, this.#frame(this.#snapshotBody()));
   }
 
   #onClientMessage(client: Client, data: RawData, isBinary: boolean): void {
