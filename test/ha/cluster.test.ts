@@ -37,7 +37,7 @@ describe('two instances on Redis', () => {
     }
     const metrics = await (await fetch(`${owner.adminUrl}/metrics`)).text();
     assert.match(metrics, /tsp_cluster_role\{role="owner"\} 1/);
-    assert.match(metrics, /tsp_cluster_fencing_refusals_total 0/);
+    assert.match(metrics, /tsp_cluster_fencing_refusals_total\{bridge="bridge-1"\} 0/);
   });
 
   test('a command posted to the standby is handed to the owner, carried out once, and a retry on the owner is recognised', async () => {

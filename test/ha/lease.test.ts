@@ -8,25 +8,36 @@ import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { BridgeLease } from '../../src/adaptor/cluster/bridge-lease.js';
 import { FencedError, RedisStore } from '../../src/adaptor/store/redis-store.js';
-import { redisKeys } from '../../src/adaptor/store/redis/keys.js';
+import { bridgeKeys } from '../../src/adaptor/store/redis/keys.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 
 const TIMINGS = { leaseMs: 400, renewMs: 100 };
 const WAIT_LIMIT_MS = 5_000;
 let redis: RedisServer;
 const leases: BridgeLease[] = [];
+const timers: NodeJS.Timeout[] = [];
 before(async () => { redis = await startRedis(); });
 after(async () => {
+  for (const t of timers) clearTimeout(t);
   for (const l of leases) l.close();
   await redis.stop();
 });
+
+/** Ticks a lease every renewMs, taking it whenever it is free (the member's policy is tested on its own). */
+function drive(l: BridgeLease): void {
+  const tick = async (): Promise<void> => {
+    await l.tick(() => true);
+    if (l.role !== 'closed') timers.push(setTimeout(() => void tick(), TIMINGS.renewMs));
+  };
+  void tick();
+}
 
 /** A lease on a connection that is already up, so its first attempt is not queued behind the connect. */
 async function lease(instanceId: string, events: { acquired?: () => void; lost?: (reason: string) => void } = {}): Promise<BridgeLease> {
   const client = redis.client();
   await client.ping();
   const l = new BridgeLease({
-    redis: client, keys: redisKeys('lease-test'), instanceId, timings: TIMINGS, logger: pino({ level: process.env.LEASE_LOG ?? 'silent' }),
+    redis: client, keys: bridgeKeys('lease-test', 'bridge-1'), bridgeId: 'bridge-1', instanceId, timings: TIMINGS, logger: pino({ level: process.env.LEASE_LOG ?? 'silent' }),
     events: { acquired: events.acquired ?? (() => {}), lost: events.lost ?? (() => {}) },
   });
   leases.push(l);
@@ -44,7 +55,7 @@ function event(): { promise: Promise<string>; fire: (v?: string) => void } {
 
 test('renewal needs at most half the lease', () => {
   assert.throws(() => new BridgeLease({
-    redis: redis.client(), keys: redisKeys('x'), instanceId: 'a', timings: { leaseMs: 100, renewMs: 60 }, logger: pino({ level: 'silent' }),
+    redis: redis.client(), keys: bridgeKeys('x', 'bridge-1'), bridgeId: 'bridge-1', instanceId: 'a', timings: { leaseMs: 100, renewMs: 60 }, logger: pino({ level: 'silent' }),
     events: { acquired: () => {}, lost: () => {} },
   }), /at most half/);
 });
@@ -53,16 +64,16 @@ test('one holder; a paused owner stops acting at once, the other takes over with
   const aAcquired = event();
   const aLost = event();
   const a = await lease('a', { acquired: () => aAcquired.fire(), lost: (r) => aLost.fire(r) });
-  a.start();
+  drive(a);
   await aAcquired.promise;
   const bAcquired = event();
   const b = await lease('b', { acquired: () => bAcquired.fire() });
-  b.start();
+  drive(b);
   const storeClient = redis.client();
   await storeClient.ping();
   assert.ok(a.held(), 'a holds');
   assert.equal(b.role, 'standby');
-  const storeA = new RedisStore(storeClient, { group: 'lease-test', fence: () => a.fence() });
+  const storeA = new RedisStore(storeClient, { group: 'lease-test', bridgeId: 'bridge-1', fence: () => a.fence() });
 
   // The owner's process is frozen past its lease (as under SIGSTOP): its event loop is blocked.
   const frozenUntil = Date.now() + TIMINGS.leaseMs + 100;

@@ -21,13 +21,13 @@ const conf = (confId: string, endedAt?: number): ConferenceState =>
 const out = (n: number): OutboxInput => ({ orderKey: 'k', url: 'https://wbx.example/a2w', message: { type: 'Status', ExtConfID: 'c' } as never, transId: `a2w-${n}`, createdAt: n });
 
 function store(fence?: () => string): RedisStore {
-  return new RedisStore(redis.client(), { group: `g${++groupSeq}`, ...(fence ? { fence } : {}) });
+  return new RedisStore(redis.client(), { group: `g${++groupSeq}`, bridgeId: 'bridge-1', ...(fence ? { fence } : {}) });
 }
 
 describe('Redis store', () => {
   it('records a TransID once: a retry on another instance gets the first result back', async () => {
     const a = store();
-    const b = new RedisStore(redis.client(), { group: `g${groupSeq}` });
+    const b = new RedisStore(redis.client(), { group: `g${groupSeq}`, bridgeId: 'bridge-1' });
     const first = await a.recordTransaction({ transId: 't1', messages: [msg('c1'), msg('c2')], receivedAt: 1, result: 0 });
     assert.equal(first.kind, 'recorded');
     assert.deepEqual(first.kind === 'recorded' && first.commands.map((c) => c.message.ExtConfID), ['c1', 'c2']);

@@ -35,7 +35,7 @@ test('after the master is killed, the promoted replica has every transaction the
   }, { source: 'sentinel test', env: {} });
   const redis = await connectRedis(config.store.redis, pino({ level: 'silent' }), 'sentinel-test');
   try {
-    const store = new RedisStore(redis, { group: 'sentinel', waitReplicas: { replicas: 1, timeoutMs: 2_000 } });
+    const store = new RedisStore(redis, { group: 'sentinel', bridgeId: 'bridge-1', waitReplicas: { replicas: 1, timeoutMs: 2_000 } });
     // The replica must be in sync before WAIT can succeed.
     const deadline = Date.now() + FAILOVER_LIMIT_MS;
     const acknowledged: string[] = [];

@@ -1,8 +1,12 @@
 /**
- * The bridge lease: at most one instance of a cluster owns the bridges at a time. The lease is
- * one Redis key set with NX and an expiry; its value is `<token>:<instance>`, where the token
- * comes from INCR and so only ever grows. That value is the fencing token: every owner write
- * carries it and the store's scripts refuse any other (redis-store.ts).
+ * The lease of ONE bridge: at most one instance of a cluster owns that bridge at a time. The
+ * lease is one Redis key set with NX and an expiry; its value is `<token>:<instance>`, where the
+ * token comes from the bridge's own INCR and so only ever grows. That value is the fencing
+ * token: every write of the bridge's owner carries it and the store's scripts refuse any other
+ * (redis-store.ts).
+ *
+ * The lease has no timer of its own: the member ticks all its leases (lease-ticker.ts) so the
+ * choice of which free lease to take (ownership-policy.ts) sees what the others just did.
  *
  * Locally the owner also keeps a monotonic deadline (the time it SENT the last successful
  * renewal plus the lease length, less a margin): past it, `held()` is false at once, before any
@@ -12,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisKeys } from '../store/redis/keys.js';
+import type { BridgeKeys } from '../store/redis/keys.js';
 
 export interface LeaseTimings {
   /** How long a lease lives without renewal: the longest time bridges may go unowned. */
@@ -27,7 +31,7 @@ export interface LeaseEvents {
 }
 
 type LeaseState =
-  | { kind: 'standby' }
+  | { kind: 'standby'; freeTicks: number }
   | { kind: 'owner'; value: string; validUntil: number }
   | { kind: 'closed' };
 
@@ -54,21 +58,24 @@ export const NO_LEASE = '0:none';
 type Fn = (...args: (string | number)[]) => Promise<unknown>;
 
 export class BridgeLease {
+  readonly bridgeId: string;
   /** Times this instance took the lease, and lost it without releasing it. */
   acquisitions = 0;
   losses = 0;
+  /** The lease's value when last read by a standby tick (another instance's), or undefined if free. */
+  holder: string | undefined;
   #redis: Redis;
-  #keys: RedisKeys;
+  #keys: Pick<BridgeKeys, 'lease' | 'leaseToken'>;
   #instanceId: string;
   #timings: LeaseTimings;
   #events: LeaseEvents;
   #log: Logger;
-  #state: LeaseState = { kind: 'standby' };
+  #state: LeaseState = { kind: 'standby', freeTicks: 0 };
   #lastValue = NO_LEASE;
-  #timer: NodeJS.Timeout | undefined;
   #fn: { acquire: Fn; renew: Fn; release: Fn };
 
-  constructor(deps: { redis: Redis; keys: RedisKeys; instanceId: string; timings: LeaseTimings; events: LeaseEvents; logger: Logger }) {
+  constructor(deps: { redis: Redis; keys: Pick<BridgeKeys, 'lease' | 'leaseToken'>; bridgeId: string; instanceId: string; timings: LeaseTimings; events: LeaseEvents; logger: Logger }) {
+    this.bridgeId = deps.bridgeId;
     this.#redis = deps.redis;
     this.#keys = deps.keys;
     this.#instanceId = deps.instanceId;
@@ -98,30 +105,41 @@ export class BridgeLease {
     return this.#state.kind;
   }
 
-  start(): void {
-    void this.#tick();
-  }
-
   /** Gives the lease up at once (planned hand-over) so a standby need not wait for expiry. */
   async release(): Promise<void> {
     const state = this.#state;
-    this.#stopTimer();
     this.#state = { kind: 'closed' };
+    await this.#releaseValue(state);
+  }
+
+  /** Gives the lease up for another instance but stays in the race (a rebalance or a failed take-over). */
+  async handBack(): Promise<void> {
+    const state = this.#state;
+    if (state.kind !== 'owner') return;
+    this.#state = { kind: 'standby', freeTicks: 0 };
+    await this.#releaseValue(state);
+  }
+
+  async #releaseValue(state: LeaseState): Promise<void> {
     if (state.kind !== 'owner') return;
     try {
       await this.#fn.release(this.#keys.lease, this.#keys.leaseToken, state.value);
-      this.#log.info({ lease: state.value }, 'bridge lease released for a planned hand-over');
+      this.#log.info({ bridge: this.bridgeId, lease: state.value }, 'bridge lease released for a planned hand-over');
     } catch (err) {
       this.#log.warn({ err }, 'could not release the bridge lease; it expires by itself');
     }
   }
 
   close(): void {
-    this.#stopTimer();
     this.#state = { kind: 'closed' };
   }
 
-  async #tick(): Promise<void> {
+  /**
+   * One renewal (owner) or one look at the lease (standby): a standby takes a free lease when
+   * `wants(freeTicks)` says so, freeTicks counting the ticks in a row it found the lease free,
+   * this one included. Never rejects.
+   */
+  async tick(wants: (freeTicks: number) => boolean): Promise<void> {
     const state = this.#state;
     if (state.kind === 'closed') return;
     const sentAt = performance.now();
@@ -134,39 +152,37 @@ export class BridgeLease {
           this.#lose('another instance holds the lease now');
         }
       } else {
+        this.holder = (await this.#redis.get(this.#keys.lease)) ?? undefined;
+        state.freeTicks = this.holder === undefined ? state.freeTicks + 1 : 0;
+        if (this.holder !== undefined || !wants(state.freeTicks)) return;
         const value = await this.#fn.acquire(this.#keys.lease, this.#keys.leaseToken, this.#instanceId, this.#timings.leaseMs);
         const validUntil = this.#deadline(sentAt);
         // A reply that took longer than the lease (a pause in between) proves nothing: the key
         // is left to expire.
-        if (typeof value === 'string' && this.#state.kind === 'standby' && performance.now() < validUntil) {
+        if (typeof value === 'string' && this.#state === state && performance.now() < validUntil) {
           this.#state = { kind: 'owner', value, validUntil };
           this.#lastValue = value;
           this.acquisitions++;
-          this.#log.info({ lease: value }, 'took the bridge lease: this instance now owns the bridges');
+          this.holder = undefined;
+          this.#log.info({ bridge: this.bridgeId, lease: value }, `took the lease of bridge ${this.bridgeId}: this instance now owns it`);
           this.#events.acquired(value);
         }
       }
     } catch (err) {
-      this.#log.warn({ err, role: state.kind }, 'bridge lease: Redis did not answer; trying again');
+      this.#log.warn({ err, bridge: this.bridgeId, role: state.kind }, 'bridge lease: Redis did not answer; trying again');
       if (this.#state.kind === 'owner' && !this.held()) this.#lose('Redis unreachable for longer than the lease');
     }
-    if (this.#state.kind !== 'closed') this.#timer = setTimeout(() => void this.#tick(), this.#timings.renewMs);
   }
 
   #lose(reason: string): void {
     if (this.#state.kind !== 'owner') return;
-    this.#state = { kind: 'standby' };
+    this.#state = { kind: 'standby', freeTicks: 0 };
     this.losses++;
-    this.#log.warn({ reason, lease: this.#lastValue }, `lost the bridge lease: ${reason}; stopping all bridge work`);
+    this.#log.warn({ reason, bridge: this.bridgeId, lease: this.#lastValue }, `lost the lease of bridge ${this.bridgeId}: ${reason}; stopping all its work`);
     this.#events.lost(reason);
   }
 
   #deadline(sentAt: number): number {
     return sentAt + this.#timings.leaseMs * (1 - SAFETY_MARGIN_FRACTION);
-  }
-
-  #stopTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

@@ -1,13 +1,14 @@
 /**
  * The composition root of an instance in a cluster (store.kind redis): the codec, the Redis
- * connections and store, the cluster member (lease, heartbeats, hand-off), the WebEx listener
- * taking traffic on every instance, and, only while this instance owns the bridges, the
- * drivers and an engine built anew at each take-over, and admin routes for the cluster
+ * connections and one store partition per bridge, the cluster member (a lease per bridge,
+ * heartbeats, hand-off), the WebEx listener taking traffic on every instance, and, for each
+ * bridge this instance owns, that bridge's driver and an engine built anew at each take-over,
+ * and admin routes for the cluster
  * (cluster-routes.ts). The embedded emulator, call records, console and live feed of the
  * single-instance daemon (main.ts) are not part of this mode yet.
  *
- * Stop: intake answers 7 -> the owner drains, releases the lease at once (a standby takes over
- * within one renewal) and closes its engine -> the listener -> Redis.
+ * Stop: intake answers 7 -> each bridge owned drains, its lease is released at once (another
+ * instance takes over within one renewal) and its engine closes -> the listener -> Redis.
  */
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -22,9 +23,11 @@ import { createLogger, type Logger } from '../log.js';
 import { createPoster, engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
 import { readSecretLine } from '../secrets.js';
 import { RedisStore } from '../store/redis-store.js';
+import { TransactionLog } from '../store/redis/transaction-log.js';
 import { loadListenerTls } from '../tls.js';
 import { AdminListener } from '../admin/admin-listener.js';
 import { isLoopbackHost } from '../admin/auth.js';
+import { NO_LEASE } from './bridge-lease.js';
 import { ClusterMember } from './cluster-member.js';
 import { mountClusterRoutes } from './cluster-routes.js';
 import { connectRedis } from './redis-connection.js';
@@ -66,28 +69,29 @@ export class ClusterDaemon {
       const blocking = await connectRedis({ ...config.store.redis, commandTimeoutMs: config.cluster.renewMs * 4 }, logger, `${config.instance.id}:hand-off`);
       closers.push(() => { redis.disconnect(); blocking.disconnect(); });
       const { redis: redisConfig } = config.store;
-      let member: ClusterMember | undefined;
-      const store = new RedisStore(redis, {
-        group: config.cluster.group,
-        fence: () => member?.fence() ?? '',
-        ...(redisConfig.waitReplicas > 0 ? { waitReplicas: { replicas: redisConfig.waitReplicas, timeoutMs: redisConfig.waitTimeoutMs } } : {}),
-      });
+      const waitReplicas = redisConfig.waitReplicas > 0 ? { waitReplicas: { replicas: redisConfig.waitReplicas, timeoutMs: redisConfig.waitTimeoutMs } } : {};
       const poster = await createPoster(config, isAllowedWbxHost);
       closers.push(() => poster.close());
       const bridges: DriverConfig[] = await Promise.all(config.bridges.map(async ({ passwordFile, password, ...rest }) =>
         ({ ...rest, password: passwordFile ? await readSecretLine(passwordFile, `bridges[${rest.id}].passwordFile`) : (password ?? '') })));
+      // One partition and one lease per bridge; each store writes under its own bridge's lease.
+      let member: ClusterMember | undefined;
+      const stores = bridges.map((b) => new RedisStore(redis, {
+        group: config.cluster.group, bridgeId: b.id, fence: () => member?.fence(b.id) ?? NO_LEASE, ...waitReplicas,
+      }));
       const options = engineOptions(config);
       const engineLog = logger.child({ component: 'engine' });
       member = new ClusterMember({
-        redis, blocking, store, instanceId: config.instance.id, logger: logger.child({ component: 'cluster' }),
+        redis, blocking, stores, log: new TransactionLog(redis, { group: config.cluster.group, ...waitReplicas }),
+        instanceId: config.instance.id, logger: logger.child({ component: 'cluster' }), handOverMs: SHUTDOWN_DRAIN_MS,
         timings: { leaseMs: config.cluster.leaseMs, renewMs: config.cluster.renewMs },
-        startEngine: async (mayAct) => {
+        startEngine: async (bridgeId, store, mayAct) => {
           const engine = new Engine({
-            store, codec, logger: engineLog, options, mayAct,
-            drivers: bridges.map((b) => createDriver(b, { logger })),
-            // A paused owner that wakes up posts nothing: the lease decides before every post.
+            store, codec, logger: engineLog.child({ bridge: bridgeId }), options, mayAct,
+            drivers: bridges.filter((b) => b.id === bridgeId).map((b) => createDriver(b, { logger })),
+            // A paused owner that wakes up posts nothing: the bridge's lease decides before every post.
             post: (url, body, opts) => mayAct() ? poster.post(url, body, opts)
-              : Promise.reject(new Error('not posted: this instance no longer holds the bridge lease')),
+              : Promise.reject(new Error(`not posted: this instance no longer holds the lease of bridge ${bridgeId}`)),
           });
           try {
             await engine.start();

@@ -2,47 +2,56 @@
  * One instance of a cluster of adaptors sharing a Redis store (docs/high-availability.md).
  *
  * Every instance takes WebEx traffic: `accept` records the transaction in Redis (TransIDs are
- * de-duplicated there, for all instances) and answers Confirmation 0 only once it is stored;
- * the record also lands on the hand-off stream, which wakes the owner.
+ * de-duplicated there, for all instances) and files each command in the partition of its
+ * conference's bridge (a new conference's bridge is chosen by bridge-choice.ts); Confirmation 0
+ * goes out only once that is stored. The bridge's hand-off stream wakes its owner, wherever it
+ * runs.
  *
- * Exactly one instance, the holder of the bridge lease, owns the bridges: it alone runs an
- * engine (driver connections, bridge commands and events, the outbox). When it takes the
- * lease it builds a fresh engine on the shared store, whose start connects the drivers, takes
- * the bridges' snapshots, finishes the commands left unfinished (checking those in doubt
- * against the snapshot) and resumes the outbox: that is the take-over. When it loses the lease
- * it closes that engine at once; anything it still tries is refused by the fencing checks.
+ * Each bridge has its own lease and owner (bridge-ownership.ts): an instance may own bridge A
+ * while another owns bridge B. One tick every `renewMs` renews the leases held, lets standby
+ * leases take a free lease as lease-policy.ts says, and hands one back when this instance owns
+ * two more bridges than the least-loaded live peer.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ConfirmationResult } from '../../protocol/index.js';
+import type { ConfirmationResult, W2AMessage } from '../../protocol/index.js';
 import type { AcceptedTransaction, Engine } from '../engine.js';
 import type { RedisStore } from '../store/redis-store.js';
-import { BridgeLease, type LeaseTimings } from './bridge-lease.js';
-import { InstanceHeartbeat, type PeerView } from './instance-heartbeat.js';
+import type { TransactionLog } from '../store/redis/transaction-log.js';
+import { NO_LEASE, type LeaseTimings } from './bridge-lease.js';
+import { chooseBridge, type PortOffers } from './bridge-choice.js';
+import { BridgeOwnership, type BridgeStatus, type StartEngine } from './bridge-ownership.js';
+import { InstanceHeartbeat, type BridgeBeat, type PeerView } from './instance-heartbeat.js';
+import { shouldHandBack, wantsLease } from './lease-policy.js';
 
 export interface ClusterMemberDeps {
   /** Commands, scripts and heartbeats. */
   redis: Redis;
-  /** A connection of its own for the blocking read of the hand-off stream. */
+  /** A connection of its own for the blocking read of the hand-off streams. */
   blocking: Redis;
-  store: RedisStore;
+  /** The shared TransID journal and router. */
+  log: TransactionLog;
+  /** One store per configured bridge, in configuration order. */
+  stores: RedisStore[];
   instanceId: string;
   timings: LeaseTimings;
-  /** Builds the drivers and an engine on the shared store and starts it; called at each take-over. */
-  startEngine: (mayAct: () => boolean) => Promise<Engine>;
+  /** How long a rebalancing hand-over lets the engine finish its running work. */
+  handOverMs: number;
+  /** Builds one bridge's driver and an engine on its store and starts it; called at each take-over. */
+  startEngine: StartEngine;
   logger: Logger;
 }
 
-type MemberState =
-  | { kind: 'standby' }
-  | { kind: 'taking-over'; since: number }
-  | { kind: 'owner'; engine: Engine }
-  | { kind: 'draining' }
-  | { kind: 'closed' };
+type MemberState = { kind: 'active' } | { kind: 'draining' } | { kind: 'closed' };
+
+/** Ticks after any change of ownership before this instance considers handing a bridge back. */
+const REBALANCE_QUIET_TICKS = 10;
 
 export interface ClusterStatus {
   instance: string;
-  role: MemberState['kind'];
+  /** `owner` while this instance owns at least one bridge. */
+  role: 'owner' | 'standby' | 'draining' | 'closed';
+  /** The first lease held, if any (every lease is under `bridges`). */
   lease: string | undefined;
   redis: string;
   takeOvers: number;
@@ -51,57 +60,55 @@ export interface ClusterStatus {
   fencingRefusals: number;
   lastTakeOverMs: number | undefined;
   intake: { accepted: number; repeats: number; refused: number };
+  bridges: BridgeStatus[];
   peers: PeerView[];
 }
 
 export class ClusterMember {
   #deps: ClusterMemberDeps;
   #log: Logger;
-  #state: MemberState = { kind: 'standby' };
-  #lease: BridgeLease;
+  #state: MemberState = { kind: 'active' };
+  #ownerships: BridgeOwnership[];
   #heartbeat: InstanceHeartbeat;
-  #localRefusals = 0;
-  #lastTakeOverMs: number | undefined;
   #intake = { accepted: 0, repeats: 0, refused: 0 };
-  #pollWanted = false;
-  #polling = false;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+  #quietTicks = 0;
   #handOffLoop: Promise<void> | undefined;
+  #lastTakeOverMs: number | undefined;
 
   constructor(deps: ClusterMemberDeps) {
     this.#deps = deps;
     this.#log = deps.logger;
-    this.#lease = new BridgeLease({
-      redis: deps.redis, keys: deps.store.keys, instanceId: deps.instanceId, timings: deps.timings, logger: deps.logger,
-      events: { acquired: () => void this.#takeOver(), lost: () => void this.#stepDown() },
-    });
+    this.#ownerships = deps.stores.map((store) => new BridgeOwnership({
+      redis: deps.redis, store, bridgeId: store.bridgeId, instanceId: deps.instanceId, timings: deps.timings,
+      startEngine: deps.startEngine, logger: deps.logger, changed: () => this.#changed(),
+    }));
     this.#heartbeat = new InstanceHeartbeat({
-      redis: deps.redis, key: deps.store.keys.instances, intervalMs: deps.timings.renewMs, logger: deps.logger,
-      beat: () => ({ id: deps.instanceId, role: this.#state.kind === 'draining' ? 'closed' : this.#state.kind, at: Date.now(),
-        ...(this.#state.kind === 'owner' ? { lease: this.#lease.fence() } : {}) }),
+      redis: deps.redis, key: deps.log.keys.instances, intervalMs: deps.timings.renewMs, logger: deps.logger,
+      beat: () => ({ id: deps.instanceId, role: this.#state.kind === 'active' ? 'active' : 'draining', at: Date.now(), bridges: this.#bridgeBeats() }),
     });
   }
 
-  /** The engine while this instance owns the bridges. */
+  /** The engine of the first bridge this instance owns (the console follows it). */
   get engine(): Engine | undefined {
-    return this.#state.kind === 'owner' ? this.#state.engine : undefined;
+    return this.engines()[0];
+  }
+
+  /** Every engine running here: one per bridge owned. */
+  engines(): Engine[] {
+    return this.#ownerships.flatMap((o) => o.engine ?? []);
+  }
+
+  /** The value of `bridgeId`'s lease that owner writes for that bridge carry. */
+  fence(bridgeId: string): string {
+    return this.#ownership(bridgeId)?.lease.fence() ?? NO_LEASE;
   }
 
   start(): void {
-    this.#lease.start();
     this.#heartbeat.start();
+    this.#ticking = this.#tick();
     this.#handOffLoop = this.#readHandOffs();
-  }
-
-  /** Whether bridge commands and A2W posts may go out now; a refusal is counted. */
-  mayAct(): boolean {
-    if (this.#lease.held()) return true;
-    this.#localRefusals++;
-    return false;
-  }
-
-  /** The lease value owner writes carry. */
-  fence(): string {
-    return this.#lease.fence();
   }
 
   /**
@@ -109,10 +116,13 @@ export class ClusterMember {
    * TransID gets its first answer; 7 while Redis cannot be reached or this instance stops.
    */
   async accept(tx: AcceptedTransaction): Promise<ConfirmationResult> {
-    if (this.#state.kind === 'draining' || this.#state.kind === 'closed') return 7;
+    if (this.#state.kind !== 'active') return 7;
     let outcome;
     try {
-      outcome = await this.#deps.store.recordTransaction({ transId: tx.transId, messages: tx.messages, receivedAt: tx.receivedAt, result: 0 });
+      const offers = this.#offers();
+      const bridges = this.#ownerships.map((o) => o.bridgeId);
+      outcome = await this.#deps.log.record({ transId: tx.transId, messages: tx.messages, receivedAt: tx.receivedAt, result: 0 },
+        (message) => chooseBridge(routingKey(message), bridges, offers));
     } catch (err) {
       this.#intake.refused++;
       this.#log.error({ err, TransID: tx.transId }, 'could not record a transaction in Redis; answering Confirmation 7 so WebEx tries again or elsewhere');
@@ -124,113 +134,136 @@ export class ClusterMember {
       return outcome.result as ConfirmationResult;
     }
     this.#intake.accepted++;
-    this.#poll();
+    for (const bridgeId of new Set(outcome.commands.map((c) => c.bridgeId))) {
+      const ownership = this.#ownership(bridgeId);
+      if (ownership) ownership.poll();
+      else this.#log.warn({ TransID: tx.transId, bridge: bridgeId }, `a conference is routed to bridge ${bridgeId}, which this instance's configuration does not name: give every instance the same bridges`);
+    }
     return 0;
   }
 
   status(): ClusterStatus {
+    const bridges = this.#ownerships.map((o) => o.status());
+    const sum = (pick: (b: BridgeStatus) => number): number => bridges.reduce((n, b) => n + pick(b), 0);
+    const owned = bridges.filter((b) => b.role === 'owner');
     return {
       instance: this.#deps.instanceId,
-      role: this.#state.kind,
-      lease: this.#state.kind === 'owner' ? this.#lease.fence() : undefined,
+      role: this.#state.kind === 'active' ? (owned.length > 0 ? 'owner' : 'standby') : this.#state.kind,
+      lease: owned[0]?.lease,
       redis: this.#deps.redis.status,
-      takeOvers: this.#lease.acquisitions,
-      leaseLosses: this.#lease.losses,
-      fencingRefusals: this.#deps.store.fencingRefusals + this.#localRefusals,
+      takeOvers: sum((b) => b.takeOvers),
+      leaseLosses: sum((b) => b.leaseLosses),
+      fencingRefusals: sum((b) => b.fencingRefusals),
       lastTakeOverMs: this.#lastTakeOverMs,
       intake: { ...this.#intake },
+      bridges,
       peers: this.#heartbeat.peers(),
     };
   }
 
-  /** Planned hand-over: finish what runs (bounded), give the lease up at once, stop. */
+  /** Planned hand-over of every bridge: finish what runs (bounded), give the leases up at once. */
   async drain(timeoutMs: number): Promise<void> {
-    const state = this.#state;
-    if (state.kind === 'closed' || state.kind === 'draining') return;
+    if (this.#state.kind !== 'active') return;
     this.#state = { kind: 'draining' };
-    if (state.kind === 'owner') {
-      await state.engine.drain(timeoutMs).catch((err: unknown) => this.#log.error({ err }, 'engine drain failed; handing over anyway'));
-      await this.#lease.release();
-      await state.engine.close();
-    } else {
-      await this.#lease.release();
-    }
+    void this.#heartbeat.beatNow().catch(() => {});
+    await Promise.all(this.#ownerships.map((o) => o.handOver(timeoutMs, false)));
   }
 
+  /** Stops without handing over (leases expire by themselves), as a crash would. */
   async close(): Promise<void> {
     if (this.#state.kind === 'closed') return;
-    const state = this.#state;
     this.#state = { kind: 'closed' };
-    this.#lease.close();
-    if (state.kind === 'owner') await state.engine.close();
+    if (this.#timer) clearTimeout(this.#timer);
+    await Promise.all(this.#ownerships.map((o) => o.close()));
+    await this.#ticking;
     await this.#heartbeat.stop();
     this.#deps.blocking.disconnect();
     await this.#handOffLoop;
   }
 
-  async #takeOver(): Promise<void> {
-    if (this.#state.kind !== 'standby') return;
-    const since = performance.now();
-    this.#state = { kind: 'taking-over', since };
+  #ownership(bridgeId: string): BridgeOwnership | undefined {
+    return this.#ownerships.find((o) => o.bridgeId === bridgeId);
+  }
+
+  #changed(): void {
+    this.#quietTicks = 0;
+    const times = this.#ownerships.map((o) => o.status().lastTakeOverMs).filter((t) => t !== undefined);
+    if (times.length > 0) this.#lastTakeOverMs = times.at(-1);
     void this.#heartbeat.beatNow().catch(() => {});
-    let engine: Engine;
-    try {
-      engine = await this.#deps.startEngine(() => this.mayAct());
-    } catch (err) {
-      this.#log.error({ err }, 'take-over failed to start the engine; giving the lease up for another instance');
-      if (this.#state.kind === 'taking-over') this.#state = { kind: 'standby' };
-      await this.#lease.release();
-      return;
+  }
+
+  #bridgeBeats(): Record<string, BridgeBeat> {
+    const beats: Record<string, BridgeBeat> = {};
+    for (const o of this.#ownerships) {
+      if (!o.owned) continue;
+      const { freePorts } = o.status();
+      beats[o.bridgeId] = { role: o.role === 'owner' ? 'owner' : 'taking-over', lease: o.lease.fence(), ...(freePorts === undefined ? {} : { freePorts }) };
     }
-    if (this.#state.kind !== 'taking-over' || !this.#lease.held()) {
-      await engine.close();
-      if (this.#state.kind === 'taking-over') this.#state = { kind: 'standby' };
-      return;
+    return beats;
+  }
+
+  /** Other instances that take part and were heard from lately. */
+  #livePeers(): PeerView[] {
+    return this.#heartbeat.peers().filter((p) => p.id !== this.#deps.instanceId && !p.silent && p.role === 'active');
+  }
+
+  #offers(): PortOffers {
+    const offers = new Map<string, number>();
+    for (const peer of this.#livePeers()) {
+      for (const [bridge, beat] of Object.entries(peer.bridges ?? {})) if (beat.role === 'owner' && beat.freePorts !== undefined) offers.set(bridge, beat.freePorts);
     }
-    this.#state = { kind: 'owner', engine };
-    this.#lastTakeOverMs = Math.round(performance.now() - since);
-    this.#log.info({ tookMs: this.#lastTakeOverMs, lease: this.#lease.fence() }, 'take-over done: bridges connected, recovered and reconciled; outbox resumed');
-    void this.#heartbeat.beatNow().catch(() => {});
-    this.#poll();
+    for (const o of this.#ownerships) {
+      const free = o.role === 'owner' ? o.status().freePorts : undefined;
+      if (free !== undefined) offers.set(o.bridgeId, free);
+    }
+    return offers;
   }
 
-  async #stepDown(): Promise<void> {
-    const state = this.#state;
-    if (state.kind === 'owner' || state.kind === 'taking-over') this.#state = { kind: 'standby' };
-    if (state.kind === 'owner') await state.engine.close();
-  }
-
-  /** Hands the owner's engine every unfinished command it has not queued yet; calls coalesce. */
-  #poll(): void {
-    this.#pollWanted = true;
-    if (this.#polling || this.#state.kind !== 'owner') return;
-    this.#polling = true;
-    void this.#runPolls();
-  }
-
-  async #runPolls(): Promise<void> {
-    try {
-      while (this.#pollWanted && this.#state.kind === 'owner') {
-        this.#pollWanted = false;
-        const unfinished = await this.#deps.store.unfinishedCommands();
-        if (this.#state.kind === 'owner') this.#state.engine.runUnfinished(unfinished);
+  async #tick(): Promise<void> {
+    if (this.#state.kind === 'closed') return;
+    this.#quietTicks++;
+    const held = this.#ownerships.filter((o) => o.lease.role === 'owner');
+    await Promise.all(held.map((o) => o.lease.tick(() => false)));
+    if (this.#state.kind === 'active') {
+      const liveInstances = this.#livePeers().length + 1;
+      for (const o of this.#ownerships) {
+        if (o.role !== 'standby' || this.#state.kind !== 'active') continue;
+        await o.lease.tick((freeTicks) => wantsLease({ owned: this.#ownedCount(), bridges: this.#ownerships.length, liveInstances, freeTicks }));
       }
-    } catch (err) {
-      this.#log.warn({ err }, 'could not read handed-over commands from Redis; trying again at the next tick');
-    } finally {
-      this.#polling = false;
+      this.#rebalance();
     }
+    if ((this.#state as MemberState).kind !== 'closed') this.#timer = setTimeout(() => { this.#ticking = this.#tick(); }, this.#deps.timings.renewMs);
   }
 
-  /** Wakes the owner when any instance records a command; the blocking read times out every tick as a safety net. */
+  #ownedCount(): number {
+    return this.#ownerships.filter((o) => o.owned).length;
+  }
+
+  /** Hands one bridge back when another live instance owns two fewer (e.g. it restarted after a crash). */
+  #rebalance(): void {
+    if (this.#quietTicks < REBALANCE_QUIET_TICKS || this.#ownerships.some((o) => o.role === 'taking-over' || o.role === 'handing-over')) return;
+    const peersOwned = this.#livePeers().map((p) => Object.keys(p.bridges ?? {}).length);
+    const owners = this.#ownerships.filter((o) => o.role === 'owner');
+    if (!shouldHandBack(owners.length, peersOwned)) return;
+    const given = owners.at(-1)!;
+    this.#log.info({ bridge: given.bridgeId, owned: owners.length, peersOwned }, `handing bridge ${given.bridgeId} over to spread the bridges over the live instances`);
+    this.#quietTicks = 0;
+    void given.handOver(this.#deps.handOverMs, true);
+  }
+
+  /** Wakes a bridge's owner when any instance records a command for it; the read times out every tick as a safety net. */
   async #readHandOffs(): Promise<void> {
-    let lastId = '$';
+    const streams = this.#deps.stores.map((s) => s.keys.handOff);
+    const lastIds = streams.map(() => '$');
     while (this.#state.kind !== 'closed') {
       try {
-        const reply = await this.#deps.blocking.xread('BLOCK', this.#deps.timings.renewMs, 'STREAMS', this.#deps.store.keys.handOff, lastId);
-        const entries = reply?.[0]?.[1];
-        if (entries && entries.length > 0) lastId = entries[entries.length - 1]![0];
-        if (this.#state.kind === 'owner') this.#poll();
+        const reply = await this.#deps.blocking.xread('BLOCK', this.#deps.timings.renewMs, 'STREAMS', ...streams, ...lastIds);
+        for (const [stream, entries] of reply ?? []) {
+          const i = streams.indexOf(stream);
+          if (i >= 0 && entries.length > 0) lastIds[i] = entries[entries.length - 1]![0];
+          if (i >= 0) this.#ownerships[i]!.poll();
+        }
+        if (!reply) for (const o of this.#ownerships) if (o.role === 'owner') o.poll();
       } catch (err) {
         if ((this.#state as MemberState).kind === 'closed') return;
         this.#log.debug({ err }, 'hand-off read failed; Redis reconnecting');
@@ -238,4 +271,9 @@ export class ClusterMember {
       }
     }
   }
+}
+
+/** A new conference is placed by its ConfKey (stable over re-creations); other commands by ExtConfID. */
+function routingKey(message: W2AMessage): string {
+  return message.type === 'W2A_CreateConference' ? message.ConfKey : message.ExtConfID;
 }

@@ -1,14 +1,17 @@
 /**
  * The admin routes of a cluster member: `/readyz` (200 while Redis answers: the instance can
- * take WebEx traffic whether it owns the bridges or not; 503 with the reason otherwise),
- * `/cluster` (this instance's role, lease, counters and every peer's heartbeat) and `/metrics`
- * (the same as Prometheus series).
+ * take WebEx traffic whether it owns bridges or not; 503 with the reason otherwise; the role
+ * and lease of each bridge either way), `/cluster` (this instance's role, each bridge's lease
+ * and counters, every peer's heartbeat) and `/metrics` (the same as Prometheus series, per
+ * bridge where they are per bridge).
  */
 import type { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
+import type { BridgeStatus } from './bridge-ownership.js';
 import type { ClusterMember } from './cluster-member.js';
 
-const ROLES = ['owner', 'standby', 'taking-over', 'draining', 'closed'] as const;
+const ROLES = ['owner', 'standby', 'draining', 'closed'] as const;
+const BRIDGE_ROLES = ['owner', 'standby', 'taking-over', 'handing-over', 'closed'] as const;
 
 export function mountClusterRoutes(router: Router, member: ClusterMember): void {
   const registry = new Registry();
@@ -19,10 +22,17 @@ export function mountClusterRoutes(router: Router, member: ClusterMember): void 
     name: 'tsp_cluster_role', help: 'This instance\'s role in the cluster (1 for the current role).', labelNames: ['role'], registers: [registry],
     collect() { for (const role of ROLES) this.set({ role }, member.status().role === role ? 1 : 0); },
   });
-  gauge('tsp_cluster_take_overs_total', 'Times this instance took the bridge lease.', () => member.status().takeOvers);
-  gauge('tsp_cluster_lease_losses_total', 'Times this instance lost the bridge lease without releasing it.', () => member.status().leaseLosses);
-  gauge('tsp_cluster_fencing_refusals_total', 'Owner writes refused by Redis plus bridge commands and posts refused locally for want of the lease.', () => member.status().fencingRefusals);
-  gauge('tsp_cluster_last_take_over_ms', 'How long the last take-over took, lease to engine running.', () => member.status().lastTakeOverMs ?? 0);
+  new Gauge({
+    name: 'tsp_cluster_bridge_role', help: 'This instance\'s role for each bridge (1 for the current role).', labelNames: ['bridge', 'role'], registers: [registry],
+    collect() { for (const b of member.status().bridges) for (const role of BRIDGE_ROLES) this.set({ bridge: b.bridge, role }, b.role === role ? 1 : 0); },
+  });
+  const perBridge = (name: string, help: string, read: (b: BridgeStatus) => number): void => {
+    new Gauge({ name, help, labelNames: ['bridge'], registers: [registry], collect() { for (const b of member.status().bridges) this.set({ bridge: b.bridge }, read(b)); } });
+  };
+  perBridge('tsp_cluster_take_overs_total', 'Times this instance took the bridge\'s lease.', (b) => b.takeOvers);
+  perBridge('tsp_cluster_lease_losses_total', 'Times this instance lost the bridge\'s lease without releasing it.', (b) => b.leaseLosses);
+  perBridge('tsp_cluster_fencing_refusals_total', 'Owner writes refused by Redis plus bridge commands and posts refused locally for want of the bridge\'s lease.', (b) => b.fencingRefusals);
+  perBridge('tsp_cluster_last_take_over_ms', 'How long the last take-over of the bridge took, lease to engine running.', (b) => b.lastTakeOverMs ?? 0);
   gauge('tsp_cluster_peers', 'Instances heard from recently, this one included.', () => member.status().peers.filter((p) => !p.silent).length);
   gauge('tsp_cluster_intake_refused_total', 'Transactions answered Confirmation 7 because Redis did not answer.', () => member.status().intake.refused);
 
@@ -31,7 +41,8 @@ export function mountClusterRoutes(router: Router, member: ClusterMember): void 
     const ready = status.redis === 'ready' && status.role !== 'draining' && status.role !== 'closed';
     res.status(ready ? 200 : 503).json({
       ready, ...(ready ? {} : { reason: status.redis === 'ready' ? `instance is ${status.role}` : `Redis is ${status.redis}: WebEx gets Confirmation 7` }),
-      role: status.role, lease: status.lease,
+      role: status.role,
+      bridges: Object.fromEntries(status.bridges.map((b) => [b.bridge, { role: b.role, lease: b.lease }])),
     });
   });
   router.get('/cluster', (_req, res) => { res.json(member.status()); });

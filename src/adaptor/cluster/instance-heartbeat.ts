@@ -1,16 +1,26 @@
 /**
- * Instances see each other: each writes a heartbeat (its role, the lease it holds, when) into
- * one Redis hash at every lease tick, and reads everyone's for /readyz, metrics and the console.
- * An entry older than a few ticks is shown as silent; a stopped instance removes its own.
+ * Instances see each other: each writes a heartbeat (whether it takes part, each bridge's role
+ * and lease as it sees them, the free ports of the bridges it owns, when) into one Redis hash at
+ * every lease tick, and reads everyone's for /readyz, metrics, the console, the lease policy and
+ * the choice of a bridge for a new conference. An entry older than a few ticks is shown as
+ * silent; a stopped instance removes its own.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** What an instance says of one bridge: only the bridges it owns or is taking over are listed. */
+export interface BridgeBeat {
+  role: 'owner' | 'taking-over';
+  lease: string;
+  /** Free ports, once the bridge reported its port usage. */
+  freePorts?: number;
+}
+
 export interface InstanceBeat {
   id: string;
-  role: 'owner' | 'standby' | 'taking-over' | 'closed';
-  /** The lease value held, when owner. */
-  lease?: string;
+  /** `active` takes WebEx traffic and races for leases; `draining` is stopping. */
+  role: 'active' | 'draining';
+  bridges: Record<string, BridgeBeat>;
   /** ms since epoch (the writer's clock: keep hosts in NTP sync). */
   at: number;
 }

@@ -1,12 +1,15 @@
 /**
- * The shared store for several instances: Redis (through Sentinel in production). Each unit
- * the Store interface names is ONE Lua script, so it is atomic for every instance; the TransID
- * journal is one hash for all instances, so a retry landing on another instance is recognised.
+ * The shared store of ONE bridge's partition, for several instances: Redis (through Sentinel in
+ * production). The owner of a bridge runs an engine on its bridge's store: its commands,
+ * conferences and outbox. Each unit the Store interface names is ONE Lua script, so it is
+ * atomic for every instance; the TransID journal is shared by all bridges and instances
+ * (transaction-log.ts), so a retry landing on another instance is recognised.
  *
- * Fencing: writes made by a bridge owner (command start and completion, state changes, the
- * outbox) carry the lease value the owner holds; the script refuses them when the lease moved
- * on, so an owner that was paused past its lease cannot write anything twice. Intake
- * (`recordTransaction`) is not fenced: any instance may record a command, the owner runs it.
+ * Fencing: writes made by a bridge's owner (command start and completion, state changes, the
+ * outbox) carry the value of THAT bridge's lease the owner holds; the script refuses them when
+ * the lease moved on, so an owner that was paused past its lease cannot write anything twice.
+ * Intake (`recordTransaction`) is not fenced: any instance may record a command, the owner
+ * runs it.
  *
  * Durability: a write resolves once Redis applied it and, when `waitReplicas` is set, once
  * that many replicas acknowledged it (WAIT), so a Sentinel fail-over keeps it
@@ -15,24 +18,27 @@
 import type { Redis } from 'ioredis';
 import type { A2WMessage, W2AMessage } from '../../protocol/index.js';
 import type { ConferenceState } from '../conference/state.js';
-import { redisKeys, type RedisKeys } from './redis/keys.js';
+import { bridgeKeys, type BridgeKeys } from './redis/keys.js';
 import {
-  APPLY_CHANGE, COMPACT, OUTBOX_DEAD_LETTER, OUTBOX_DELIVERED, OUTBOX_RETRY, RECORD_TRANSACTION,
+  APPLY_CHANGE, COMPACT, OUTBOX_DEAD_LETTER, OUTBOX_DELIVERED, OUTBOX_RETRY,
 } from './redis/scripts.js';
+import { TransactionLog, waitDurable, type Replicas } from './redis/transaction-log.js';
 import type {
   CommandRecord, DeadLetter, OutboxInput, OutboxRecord, RecordOutcome, StateChange, Store, TransactionInput,
 } from './store.js';
 
 export interface RedisStoreOptions {
-  /** Names the cluster: instances with the same group share state and one lease. */
+  /** Names the cluster: instances with the same group share state. */
   group: string;
+  /** The bridge whose partition this store is: one lease, one owner. */
+  bridgeId: string;
   /**
-   * The lease value this instance writes under, or undefined when the store is not fenced
-   * (one instance, tests). Called at every owner write.
+   * The value of this bridge's lease this instance writes under, or undefined when the store is
+   * not fenced (tests). Called at every owner write.
    */
   fence?: () => string;
   /** Replicas that must acknowledge each write before it counts as durable. */
-  waitReplicas?: { replicas: number; timeoutMs: number };
+  waitReplicas?: Replicas;
 }
 
 /** A write refused because the writer's lease is no longer the current one. */
@@ -46,12 +52,11 @@ export class FencedError extends Error {
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 const SCRIPTS = {
-  tspRecord: { numberOfKeys: 5, lua: RECORD_TRANSACTION },
   tspApply: { numberOfKeys: 7, lua: APPLY_CHANGE },
   tspDelivered: { numberOfKeys: 3, lua: OUTBOX_DELIVERED },
   tspRetry: { numberOfKeys: 3, lua: OUTBOX_RETRY },
   tspDeadLetter: { numberOfKeys: 4, lua: OUTBOX_DEAD_LETTER },
-  tspCompact: { numberOfKeys: 4, lua: COMPACT },
+  tspCompact: { numberOfKeys: 5, lua: COMPACT },
 } as const;
 
 interface StoredCommand { transId: string; message: W2AMessage; receivedAt: number }
@@ -59,16 +64,20 @@ interface StoredCommand { transId: string; message: W2AMessage; receivedAt: numb
 export class RedisStore implements Store {
   /** Owner writes refused by a fencing check, since start. */
   fencingRefusals = 0;
-  readonly keys: RedisKeys;
+  readonly keys: BridgeKeys;
+  readonly bridgeId: string;
   #redis: Redis;
   #options: RedisStoreOptions;
+  #log: TransactionLog;
   #scripts: Record<keyof typeof SCRIPTS, ScriptFn>;
 
   /** `redis` is the caller's; `close()` leaves it open. */
   constructor(redis: Redis, options: RedisStoreOptions) {
     this.#redis = redis;
     this.#options = options;
-    this.keys = redisKeys(options.group);
+    this.bridgeId = options.bridgeId;
+    this.keys = bridgeKeys(options.group, options.bridgeId);
+    this.#log = new TransactionLog(redis, { group: options.group, ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}) });
     for (const [name, def] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, def);
     }
@@ -76,17 +85,11 @@ export class RedisStore implements Store {
     this.#scripts = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, r[n]!.bind(redis)])) as Record<keyof typeof SCRIPTS, ScriptFn>;
   }
 
+  /** Records for this bridge unless the conference is routed to another already (a test path: intake routes in cluster-member.ts). */
   async recordTransaction(tx: TransactionInput): Promise<RecordOutcome> {
-    const k = this.keys;
-    const bodies = tx.messages.map((message) => JSON.stringify({ transId: tx.transId, message, receivedAt: tx.receivedAt } satisfies StoredCommand));
-    const reply = await this.#scripts.tspRecord(k.transResults, k.transByTime, k.commands, k.commandSeq, k.handOff,
-      tx.transId, tx.result, tx.receivedAt, ...bodies) as number[];
-    if (reply[0] === 0) return { kind: 'repeat', result: Number(reply[1]) };
-    await this.#durable();
-    const commands = tx.messages.map((message, i): CommandRecord => ({
-      id: Number(reply[i + 1]), transId: tx.transId, message, state: 'accepted', receivedAt: tx.receivedAt,
-    }));
-    return { kind: 'recorded', commands };
+    const outcome = await this.#log.record(tx, () => this.#options.bridgeId);
+    if (outcome.kind === 'repeat') return outcome;
+    return { kind: 'recorded', commands: outcome.commands.map(({ bridgeId: _bridge, ...c }) => c) };
   }
 
   async unfinishedCommands(): Promise<CommandRecord[]> {
@@ -156,7 +159,8 @@ export class RedisStore implements Store {
 
   async compact(transIdsBefore: number, endedBefore: number): Promise<number> {
     const k = this.keys;
-    return Number(await this.#scripts.tspCompact(k.transResults, k.transByTime, k.conferences, k.conferencesEnded, transIdsBefore, endedBefore));
+    const g = this.#log.keys;
+    return Number(await this.#scripts.tspCompact(g.transResults, g.transByTime, k.conferences, k.conferencesEnded, g.routes, transIdsBefore, endedBefore));
   }
 
   /** The connection is the caller's: it may be shared with the lease and the heartbeats. */
@@ -192,12 +196,7 @@ export class RedisStore implements Store {
     return result;
   }
 
-  async #durable(): Promise<void> {
-    const want = this.#options.waitReplicas;
-    if (!want || want.replicas === 0) return;
-    const acked = await this.#redis.wait(want.replicas, want.timeoutMs);
-    if (acked < want.replicas) {
-      throw new Error(`only ${acked} of ${want.replicas} Redis replicas acknowledged a write within ${want.timeoutMs} ms; check the replicas (INFO replication)`);
-    }
+  #durable(): Promise<void> {
+    return waitDurable(this.#redis, this.#options.waitReplicas);
   }
 }

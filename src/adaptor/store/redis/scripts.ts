@@ -6,6 +6,7 @@
  *
  * Kept as strings in TypeScript rather than `.lua` files so the compiled build carries them.
  */
+import { COMMANDS_SUFFIX, HAND_OFF_SUFFIX } from './keys.js';
 
 /** Shared prologue: ARGV[1] is the writer's lease value ('' = unfenced store), KEYS[1] the lease key. */
 const FENCE = `
@@ -15,9 +16,14 @@ end
 `;
 
 /**
- * KEYS: trans results hash, trans zset, commands hash, command seq, hand-off stream.
- * ARGV: transId, result, receivedAt, then the commands' JSON bodies.
- * Returns {0, result} for a repeat, else {1, id...}.
+ * Records a transaction and routes each of its commands to the partition of its conference's
+ * bridge: the bridge already named for the command's ExtConfID (or, for a CreateConference,
+ * its ConfKey), else the bridge the caller proposes (bridge-choice.ts); a CreateConference
+ * fixes the route of its ExtConfID and ConfKey for every later command, on every instance.
+ * KEYS: trans results hash, trans zset, routes hash, command seq.
+ * ARGV: transId, result, receivedAt, bridge key prefix, then per command: ExtConfID, ConfKey
+ * ('' unless a CreateConference), proposed bridge, JSON body.
+ * Returns {0, result} for a repeat, else {1, id, bridge, id, bridge...}.
  */
 export const RECORD_TRANSACTION = `
 local seen = redis.call('HGET', KEYS[1], ARGV[1])
@@ -25,13 +31,17 @@ if seen then return {0, tonumber(seen)} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 local out = {1}
-for i = 4, #ARGV do
+for i = 5, #ARGV, 4 do
+  local ext, key, proposed, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local bridge = redis.call('HGET', KEYS[3], 'ext:' .. ext)
+  if not bridge and key ~= '' then bridge = redis.call('HGET', KEYS[3], 'key:' .. key) end
+  if not bridge then bridge = proposed end
+  if key ~= '' then redis.call('HSET', KEYS[3], 'ext:' .. ext, bridge, 'key:' .. key, bridge) end
   local id = redis.call('INCR', KEYS[4])
-  redis.call('HSET', KEYS[3], id, ARGV[i])
+  redis.call('HSET', ARGV[4] .. bridge .. '${COMMANDS_SUFFIX}', id, body)
+  redis.call('XADD', ARGV[4] .. bridge .. '${HAND_OFF_SUFFIX}', 'MAXLEN', '~', 1000, '*', 'last', id)
   out[#out + 1] = id
-end
-if #ARGV >= 4 then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000, '*', 'last', out[#out])
+  out[#out + 1] = bridge
 end
 return out
 `;
@@ -88,13 +98,28 @@ end
 return 1
 `;
 
-/** KEYS: trans results hash, trans zset, conferences hash, ended zset. ARGV: transIdsBefore, endedBefore. */
+/**
+ * Forgets old TransIDs (shared) and one bridge's conferences ended long ago, with their routes.
+ * KEYS: trans results hash, trans zset, conferences hash, ended zset, routes hash.
+ * ARGV: transIdsBefore, endedBefore.
+ */
 export const COMPACT = `
 local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 for _, id in ipairs(old) do redis.call('HDEL', KEYS[1], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 local ended = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2])
-for _, id in ipairs(ended) do redis.call('HDEL', KEYS[3], id) end
+for _, id in ipairs(ended) do
+  local body = redis.call('HGET', KEYS[3], id)
+  if body then
+    local conf = cjson.decode(body)
+    if type(conf.extConfID) == 'string' then redis.call('HDEL', KEYS[5], 'ext:' .. conf.extConfID) end
+    if type(conf.confKey) == 'string' then redis.call('HDEL', KEYS[5], 'key:' .. conf.confKey) end
+    if type(conf.formerExtConfIDs) == 'table' then
+      for _, former in ipairs(conf.formerExtConfIDs) do redis.call('HDEL', KEYS[5], 'ext:' .. former) end
+    end
+  end
+  redis.call('HDEL', KEYS[3], id)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2])
 return #old
 `;
