@@ -23,7 +23,7 @@ import { openAdminSurface, type AdminSurface } from './admin/admin-surface.js';
 import { BRIDGE_SCHEMA, type Config } from './config.js';
 import { CallRecordWriter } from './cdr/call-record-writer.js';
 import { Engine, type MaintenanceJob } from './engine.js';
-import { DeepCheck } from './health/deep-check.js';
+import { bridgeReadinessInputs, scheduleDeepCheck } from './health/deep-check.js';
 import { readiness, type Readiness } from './health/readiness.js';
 import { JobRunner, type Schedule } from './jobs/job-runner.js';
 import { createDaemonRegistry } from './metrics/daemon-registry.js';
@@ -33,7 +33,8 @@ import { listenerSettings, WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
 import { HttpPoster } from './poster.js';
-import { ReloadableHostMatcher, type ReloadablePart } from './reload.js';
+import { ListenerCertificates, ReloadableHostMatcher, runtimeParts, type ReloadablePart } from './reload.js';
+import { engineCounts, type ServiceCounts } from './systemd/service-status.js';
 import { MemoryStore } from './store/memory-store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -62,9 +63,7 @@ export class Daemon {
   #storeOpen = false;
   #engine: Engine | undefined;
   #emulatorPorts: EmulatorPorts | undefined;
-  #dataDir: string | undefined;
-  /** The certificate files in effect; a reload that names new ones moves this on. */
-  #tlsFiles: Config['webex']['tls'];
+  #certificates: ListenerCertificates | undefined;
   #stopped: Promise<void> | undefined;
   #allowedHosts: ReloadableHostMatcher;
   /** The object the engine reads its options from: a reload changes it in place. */
@@ -75,7 +74,6 @@ export class Daemon {
   private constructor(config: Config, root: RootLogger) {
     this.config = config;
     this.root = root;
-    this.#tlsFiles = config.webex.tls;
     this.#logger = root.logger;
     this.#allowedHosts = new ReloadableHostMatcher(config.webex.allowedHosts);
     this.#engineOptions = engineOptions(config);
@@ -182,24 +180,10 @@ export class Daemon {
     // Closed before the engine (closers run in reverse): no job starts on a closing engine.
     this.#closers.push({ name: 'jobs', close: () => jobs.close() });
     if (callRecords) jobs.register(callRecords.rotationJob(config.callRecords.rotateSchedule));
-    const deepCheck = config.deepCheck.enabled
-      ? new DeepCheck({ drivers: () => drivers, options: { ...config.deepCheck }, registry, logger: this.#logger.child({ component: 'deep-check' }) })
-      : undefined;
-    if (deepCheck) {
-      jobs.register({
-        name: 'deep-check',
-        schedule: config.jobs.deepCheck,
-        run: async () => (await deepCheck.run()).map((r) => `${r.bridge}: ${r.verdict.outcome} in ${r.tookMs} ms`),
-      });
-    }
-    const ready = (): Readiness => readiness({
-      storeOpen: this.#storeOpen,
-      engine: engine.state,
-      bridges: drivers.map((d) => {
-        const verdict = deepCheck?.verdict(d.id);
-        return { id: d.id, status: d.status, ...(verdict ? { deepCheck: verdict } : {}) };
-      }),
+    const deepCheck = scheduleDeepCheck({
+      config: config.deepCheck, schedule: config.jobs.deepCheck, jobs, drivers: () => drivers, registry, logger: this.#logger.child({ component: 'deep-check' }),
     });
+    const ready = (): Readiness => readiness({ storeOpen: this.#storeOpen, engine: engine.state, bridges: bridgeReadinessInputs(drivers, deepCheck) });
     const stopMetrics = registerEngineMetrics(registry, {
       counters: engine.counters,
       outboxDepth: () => engine.outboxDepth(),
@@ -221,7 +205,6 @@ export class Daemon {
     jobs.start();
 
     const { source: certificate, tls } = await loadListenerTls(config.webex.tls, dataDir);
-    this.#dataDir = dataDir;
     const listener = new WebexListener({
       ...listenerSettings(config),
       tls,
@@ -230,6 +213,7 @@ export class Daemon {
       logger: this.#logger.child({ component: 'webex-listener' }),
     });
     this.#listener = listener;
+    this.#certificates = new ListenerCertificates(listener, config.webex.tls, dataDir, this.#logger);
     readCounter({
       name: 'tsp_webex_refusals_total',
       help: 'WebEx connections or transactions refused before the engine (docs/security.md), by kind: source, client-certificate, client-subject, rate, connections, tls-handshake.',
@@ -259,16 +243,10 @@ export class Daemon {
     return configured ?? { everyMs: job.everyMs };
   }
 
-  /**
-   * Re-reads the WebEx certificate, key and client CA (SIGHUP): new connections use them, live
-   * ones keep theirs. A file that cannot be read or used leaves the old ones in place and throws.
-   */
-  async reloadTls(files: Config['webex']['tls'] = this.#tlsFiles): Promise<void> {
-    if (!this.#listener || this.#dataDir === undefined) throw new Error('Daemon.reloadTls: not started');
-    const { source, tls } = await loadListenerTls(files, this.#dataDir);
-    this.#listener.reloadTls(tls);
-    this.#tlsFiles = files;
-    this.#logger.info({ certificate: { origin: source.origin, file: source.certFile } }, 'WebEx TLS certificates reloaded');
+  /** Re-reads the WebEx certificate, key and client CA (SIGHUP); reload.ts ListenerCertificates. */
+  async reloadTls(files?: Config['webex']['tls']): Promise<void> {
+    if (!this.#certificates) throw new Error('Daemon.reloadTls: not started');
+    await this.#certificates.reload(files);
   }
 
   /** The call record writer (for its rotation job); undefined when call records are off. */
@@ -278,30 +256,12 @@ export class Daemon {
 
   /** What a SIGHUP may change without a restart (reload.ts). */
   reloadableParts(): ReloadablePart[] {
-    const options = this.#engineOptions;
-    return [
-      { name: 'log level', keys: ['log.level'], apply: (next) => this.root.setLevel(next.log.level) },
-      {
-        name: 'WebEx allow-list',
-        keys: ['webex.allowedHosts'],
-        apply: (next) => {
-          this.#allowedHosts.set(next.webex.allowedHosts);
-          options.webex.allowedHosts = [...next.webex.allowedHosts];
-        },
-      },
-      { name: 'dial-out policy', keys: ['dialOut'], apply: (next) => Object.assign(options.dialOut, engineOptions(next).dialOut) },
-      {
-        name: 'WebEx certificates',
-        keys: ['webex.tls.certFile', 'webex.tls.keyFile', 'webex.tls.clientCaFile'],
-        // A renewed certificate is usually written over the same files.
-        everyReload: true,
-        apply: (next) => {
-          this.reloadTls(next.webex.tls).catch((err: unknown) => {
-            this.#logger.error({ err }, 'WebEx certificates not reloaded; the previous ones stay in use');
-          });
-        },
-      },
-    ];
+    return runtimeParts({ root: this.root, allowedHosts: this.#allowedHosts, options: this.#engineOptions, certificates: () => this.#certificates });
+  }
+
+  /** The live counts systemd shows (`systemctl status`). */
+  serviceCounts(): ServiceCounts {
+    return engineCounts(this.#engine ? [this.#engine] : []);
   }
 
   async #openStore(dataDir: string): Promise<Store> {

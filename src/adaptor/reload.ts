@@ -5,10 +5,17 @@
  * way). Any other key that changed is logged as needing a restart and keeps its running value,
  * so it is reported again on every reload until the restart. A file that no longer validates
  * changes nothing.
+ *
+ * `runtimeParts` lists the parts a single instance and a cluster member share, so SIGHUP does
+ * the same on both.
  */
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { compileAllowedHosts } from './http/allowed-hosts.js';
+import type { WebexListener } from './http/webex-listener.js';
+import type { RootLogger } from './log.js';
+import type { EngineOptions } from './options.js';
+import { loadListenerTls } from './tls.js';
 
 export interface ReloadablePart {
   /** For the log, e.g. `dial-out policy`. */
@@ -122,4 +129,73 @@ function flatten(value: unknown, prefix = '', into = new Map<string, string>()):
     into.set(prefix, JSON.stringify(value));
   }
   return into;
+}
+
+/**
+ * The WebEx listener's certificate, key and client CA as files: `reload` re-reads them (SIGHUP);
+ * new connections use them, live ones keep theirs. A file that cannot be read or used leaves the
+ * old ones in place and throws.
+ */
+export class ListenerCertificates {
+  #listener: Pick<WebexListener, 'reloadTls'>;
+  #files: Config['webex']['tls'];
+  #dataDir: string;
+  #log: Logger;
+
+  constructor(listener: Pick<WebexListener, 'reloadTls'>, files: Config['webex']['tls'], dataDir: string, log: Logger) {
+    this.#listener = listener;
+    this.#files = files;
+    this.#dataDir = dataDir;
+    this.#log = log;
+  }
+
+  async reload(files: Config['webex']['tls'] = this.#files): Promise<void> {
+    const { source, tls } = await loadListenerTls(files, this.#dataDir);
+    this.#listener.reloadTls(tls);
+    this.#files = files;
+    this.#log.info({ certificate: { origin: source.origin, file: source.certFile } }, 'WebEx TLS certificates reloaded');
+  }
+}
+
+export interface RuntimeDeps {
+  root: RootLogger;
+  allowedHosts: ReloadableHostMatcher;
+  /** The object the engines read their options from: changed in place. */
+  options: EngineOptions;
+  /** Undefined until the WebEx listener is up. */
+  certificates: () => ListenerCertificates | undefined;
+}
+
+/** What a SIGHUP may change in a running instance, single or cluster member alike. */
+export function runtimeParts(deps: RuntimeDeps): ReloadablePart[] {
+  const { options, root } = deps;
+  return [
+    { name: 'log level', keys: ['log.level'], apply: (next) => root.setLevel(next.log.level) },
+    {
+      name: 'WebEx allow-list',
+      keys: ['webex.allowedHosts'],
+      apply: (next) => {
+        deps.allowedHosts.set(next.webex.allowedHosts);
+        options.webex.allowedHosts = [...next.webex.allowedHosts];
+      },
+    },
+    {
+      name: 'dial-out policy',
+      keys: ['dialOut'],
+      apply: (next) => Object.assign(options.dialOut, {
+        ...next.dialOut, allowedPrefixes: [...next.dialOut.allowedPrefixes], blockedPrefixes: [...next.dialOut.blockedPrefixes],
+      }),
+    },
+    {
+      name: 'WebEx certificates',
+      keys: ['webex.tls.certFile', 'webex.tls.keyFile', 'webex.tls.clientCaFile'],
+      // A renewed certificate is usually written over the same files.
+      everyReload: true,
+      apply: (next) => {
+        deps.certificates()?.reload(next.webex.tls).catch((err: unknown) => {
+          root.logger.error({ err }, 'WebEx certificates not reloaded; the previous ones stay in use');
+        });
+      },
+    },
+  ];
 }

@@ -6,10 +6,21 @@
  */
 import { serveCluster } from './cluster/serve-cluster.js';
 import { ConfigError, loadConfig } from './config.js';
+import type { Config } from './config.js';
+import type { RootLogger } from './log.js';
 import { Daemon } from './main.js';
-import { Reloader } from './reload.js';
+import { Reloader, type ReloadablePart } from './reload.js';
 import { SystemdNotifier } from './systemd/notify.js';
 import { ServiceStatus, type ServiceCounts } from './systemd/service-status.js';
+
+/** What `serve` runs: a single instance (main.ts) or a cluster member (cluster/cluster-daemon.ts). */
+export interface ServedDaemon {
+  readonly root: RootLogger;
+  readonly config: Config;
+  stop(reason: string): Promise<void>;
+  reloadableParts(): ReloadablePart[];
+  serviceCounts(): ServiceCounts;
+}
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** How long the process may linger once the daemon has stopped. */
@@ -42,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
     for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
-  let daemon: Daemon;
+  let daemon: ServedDaemon;
   try {
     const config = await loadConfig(parsed.file ? { file: parsed.file } : {});
     if (config.store.kind === 'redis') {
@@ -61,7 +72,8 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   // No await from here to waitForStop: a SIGTERM right after start-up must find its handler.
-  const status = new ServiceStatus(SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => countsOf(daemon));
+  const served = daemon;
+  const status = new ServiceStatus(SystemdNotifier.open(daemon.root.logger.child({ component: 'systemd' })), () => served.serviceCounts());
   const reloader = new Reloader(daemon.config, parsed.file, daemon.root.logger.child({ component: 'reload' }));
   for (const part of daemon.reloadableParts()) reloader.register(part);
   reload = () => void reloader.reload();
@@ -76,20 +88,9 @@ export async function run(args: string[]): Promise<number> {
   return code;
 }
 
-function countsOf(daemon: Daemon): ServiceCounts {
-  const { conferences, bridges } = daemon.engine.snapshot();
-  return {
-    conferences: conferences.length,
-    callers: conferences.reduce((sum, c) => sum + c.callers.filter((x) => x.phase === 'joined').length, 0),
-    bridgesUp: bridges.filter((b) => b.link.state === 'up').length,
-    bridges: bridges.length,
-    outboxDepth: daemon.engine.outboxDepth().messages,
-  };
-}
-
 /** Arms the stop (by signal, or on an uncaught error); `stop` begins it at most once. */
 function waitForStop(
-  daemon: Daemon,
+  daemon: ServedDaemon,
   status: ServiceStatus,
 ): { stopped: Promise<number>; stop: (reason: string, exitCode: number) => void } {
   let stop: (reason: string, exitCode: number) => void = () => {};

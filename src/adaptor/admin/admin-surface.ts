@@ -25,6 +25,8 @@ export interface AdminSurfaceDeps {
   /** The `admin` configuration section. */
   admin: { host: string; port: number; auth: AdminAuthConfig };
   registry: Registry;
+  /** Further series of this kind of instance, served after the registry's on `/metrics`. */
+  moreMetrics?: readonly Registry[];
   readiness: () => ReadinessReport;
   /** What the live feed shows. */
   feed: FeedSource;
@@ -57,7 +59,7 @@ export async function openAdminSurface(deps: AdminSurfaceDeps): Promise<AdminSur
   }
   const loop = new LoopMonitor();
   mountHealth(listener.router, { loop, readiness: deps.readiness });
-  mountMetrics(listener.router, { registry });
+  mountMetrics(listener.router, { registry, ...(deps.moreMetrics ? { more: deps.moreMetrics } : {}) });
   deps.mount?.(listener.router);
   mountConsole(listener.router);
   const feed = mountLiveFeed(listener.server, deps.feed, {

@@ -18,7 +18,8 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { BridgeCommand, BridgeDriver, BridgeEvent } from '../../bridges/driver.js';
-import type { DeepCheckVerdict } from './readiness.js';
+import type { JobRunner } from '../jobs/job-runner.js';
+import type { BridgeReadinessInput, DeepCheckVerdict } from './readiness.js';
 
 export interface DeepCheckOptions {
   /** ConfKeys starting with this are the probe's; keep the range out of what WebEx hands out. */
@@ -63,6 +64,35 @@ export const PROBE_DIAL_OUT_PREFIX = 'probe-';
 /** Digits after the prefix: enough that two probes (two instances) do not meet. */
 const PROBE_KEY_DIGITS = 6;
 const MS_PER_S = 1_000;
+
+/**
+ * The deep check as the configuration asks (`deepCheck`, `jobs.deepCheck`), registered as a job;
+ * undefined when it is disabled. The same for a single instance and a cluster member.
+ */
+export function scheduleDeepCheck(deps: Omit<DeepCheckDeps, 'options'> & {
+  config: DeepCheckOptions & { enabled: boolean };
+  schedule: string;
+  jobs: Pick<JobRunner, 'register'>;
+}): DeepCheck | undefined {
+  const { config, schedule, jobs, ...rest } = deps;
+  if (!config.enabled) return undefined;
+  const { enabled: _enabled, ...options } = config;
+  const check = new DeepCheck({ ...rest, options });
+  jobs.register({
+    name: 'deep-check',
+    schedule,
+    run: async () => (await check.run()).map((r) => `${r.bridge}: ${r.verdict.outcome} in ${r.tookMs} ms`),
+  });
+  return check;
+}
+
+/** What readiness needs of each bridge: its link and, once checked, its last deep check verdict. */
+export function bridgeReadinessInputs(drivers: readonly Pick<BridgeDriver, 'id' | 'status'>[], check: DeepCheck | undefined): BridgeReadinessInput[] {
+  return drivers.map((d) => {
+    const verdict = check?.verdict(d.id);
+    return { id: d.id, status: d.status, ...(verdict ? { deepCheck: verdict } : {}) };
+  });
+}
 
 class StepFailed extends Error {
   constructor(readonly step: ProbeStep, message: string) {

@@ -1,11 +1,12 @@
 /**
- * The live feed's source on a cluster member, whose engine comes and goes: one is built at each
+ * The live feed's source on a cluster member, whose engines come and go: one is built at each
  * take-over and closed when the lease is lost or handed over, and a standby has none. The relay
- * passes on the events of whichever engine `current()` names, and tells its listeners when that
- * engine changed, so the feed sends everyone a fresh snapshot (an empty one on a standby).
+ * passes on the events of the engines `current()` names, and tells its listeners when that set
+ * changed, so the feed sends everyone a fresh snapshot (their bridges and conferences together;
+ * an empty one on a standby).
  *
  * The cluster member announces no take-over event, so the relay looks at `current()` every
- * `pollMs`: a pointer comparison, nothing on the engine's hot path.
+ * `pollMs`: a few pointer comparisons, nothing on the engine's hot path.
  */
 import { TypedEmitter } from '../../common/typed-emitter.js';
 import type { EngineEvents, EngineSnapshot } from '../conference/observation.js';
@@ -18,12 +19,12 @@ export const RELAY_POLL_MS = 250;
 type Watched = Pick<Engine, 'on' | 'off' | 'snapshot'>;
 
 export class EngineRelay extends TypedEmitter<EngineEvents> implements FeedSource {
-  #current: () => Watched | undefined;
-  #engine: Watched | undefined;
+  #current: () => readonly Watched[];
+  #engines: readonly Watched[] = [];
   #replaced = new Set<() => void>();
   #timer: NodeJS.Timeout;
 
-  constructor(current: () => Watched | undefined, pollMs = RELAY_POLL_MS) {
+  constructor(current: () => readonly Watched[], pollMs = RELAY_POLL_MS) {
     super();
     this.#current = current;
     this.#follow(current());
@@ -32,7 +33,8 @@ export class EngineRelay extends TypedEmitter<EngineEvents> implements FeedSourc
   }
 
   snapshot(): EngineSnapshot {
-    return this.#engine?.snapshot() ?? { at: Date.now(), bridges: [], conferences: [] };
+    const parts = this.#engines.map((e) => e.snapshot());
+    return { at: Date.now(), bridges: parts.flatMap((p) => p.bridges), conferences: parts.flatMap((p) => p.conferences) };
   }
 
   onReplaced(listener: () => void): () => void {
@@ -42,15 +44,15 @@ export class EngineRelay extends TypedEmitter<EngineEvents> implements FeedSourc
 
   close(): void {
     clearInterval(this.#timer);
-    this.#follow(undefined);
+    this.#follow([]);
     this.#replaced.clear();
   }
 
-  #follow(engine: Watched | undefined): void {
-    if (engine === this.#engine) return;
-    this.#engine?.off('conference', this.#onConference).off('bridge', this.#onBridge).off('step', this.#onStep);
-    this.#engine = engine;
-    engine?.on('conference', this.#onConference).on('bridge', this.#onBridge).on('step', this.#onStep);
+  #follow(engines: readonly Watched[]): void {
+    if (engines.length === this.#engines.length && engines.every((e, i) => e === this.#engines[i])) return;
+    for (const gone of this.#engines) gone.off('conference', this.#onConference).off('bridge', this.#onBridge).off('step', this.#onStep);
+    this.#engines = [...engines];
+    for (const engine of engines) engine.on('conference', this.#onConference).on('bridge', this.#onBridge).on('step', this.#onStep);
     for (const listener of [...this.#replaced]) listener();
   }
 

@@ -5,6 +5,7 @@
  * The pings ride on plain timers on purpose: a loop blocked for longer than WatchdogSec= sends
  * none, and systemd restarts the service.
  */
+import type { Engine } from '../engine.js';
 import type { SystemdNotifier } from './notify.js';
 
 export const STATUS_INTERVAL_MS = 10_000;
@@ -16,6 +17,22 @@ export interface ServiceCounts {
   bridgesUp: number;
   bridges: number;
   outboxDepth: number;
+  /** A cluster member's role, shown first. */
+  role?: string;
+}
+
+/** The counts over the engines an instance runs (one; or, on a cluster member, one per take-over, none on a standby). */
+export function engineCounts(engines: readonly Pick<Engine, 'snapshot' | 'outboxDepth'>[]): ServiceCounts {
+  const snapshots = engines.map((e) => e.snapshot());
+  const conferences = snapshots.flatMap((s) => s.conferences);
+  const bridges = snapshots.flatMap((s) => s.bridges);
+  return {
+    conferences: conferences.length,
+    callers: conferences.reduce((sum, c) => sum + c.callers.filter((x) => x.phase === 'joined').length, 0),
+    bridgesUp: bridges.filter((b) => b.link.state === 'up').length,
+    bridges: bridges.length,
+    outboxDepth: engines.reduce((sum, e) => sum + e.outboxDepth().messages, 0),
+  };
 }
 
 type Phase = 'starting' | 'ready' | 'stopping' | 'closed';
@@ -67,5 +84,5 @@ export class ServiceStatus {
 }
 
 export function statusLine(c: ServiceCounts): string {
-  return `${c.conferences} conference(s), ${c.callers} caller(s), bridges up ${c.bridgesUp}/${c.bridges}, outbox ${c.outboxDepth}`;
+  return `${c.role === undefined ? '' : `${c.role}: `}${c.conferences} conference(s), ${c.callers} caller(s), bridges up ${c.bridgesUp}/${c.bridges}, outbox ${c.outboxDepth}`;
 }
