@@ -3,7 +3,9 @@
  * WebEx-created conferences, and WebEx commands: host mutes, dial-outs, lock and unlock,
  * conferences ended and created) while faults are injected at random (bridge connection drops,
  * silent heartbeats, delayed, reordered and duplicated bridge events, WebEx endpoint errors,
- * refusals and an unreachable endpoint, the daemon SIGKILLed and restarted).
+ * refusals and an unreachable endpoint, the daemon SIGKILLed and restarted). The same load and
+ * checks run against one daemon on SQLite (chaos-stack.ts) or, with `ha`, two cluster members on
+ * Redis (ha-chaos-stack.ts), where the owner is killed and Redis itself is restarted.
  *
  * Afterwards, once things are quiet and the daemon has drained and stopped, it checks that
  * nothing crashed outside the kills, every confirmed command was answered exactly once and
@@ -11,12 +13,44 @@
  * was delivered (nothing left in the outbox, nothing dead-lettered), and the engine's stored
  * conferences and callers equal the emulator's true state.
  */
-import { openSqliteStore } from '../../src/adaptor/store/sqlite-store.js';
+import type { BridgeCommand } from '../../src/bridges/driver.js';
+import type { Emulator } from '../../src/bridges/emulator/emulator.js';
+import type { Store } from '../../src/adaptor/store/store.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
-import type { A2WType } from '../../src/webex-sim/webex-sim.js';
+import type { A2WType, WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { prng } from '../protocol/fuzz-corpus.js';
-import { w2a } from '../e2e/support.js';
-import { ChaosStack } from './chaos-stack.js';
+import { w2a, type EmulatorClient } from '../e2e/support.js';
+import { ChaosStack, type ExitRecord } from './chaos-stack.js';
+import { HaChaosStack } from './ha-chaos-stack.js';
+
+/** What the soak drives: the bridge, WebEx, and the adaptor instances between them. */
+export interface SoakStack {
+  readonly emulator: Emulator;
+  readonly control: EmulatorClient;
+  /** WebEx's server: every A2W message arrives here; its URL is every request's WbxHostName. */
+  readonly sim: WebexSim;
+  /** Bridge commands carried out, in order (snapshots left out). */
+  readonly executed: BridgeCommand[];
+  readonly exits: ExitRecord[];
+  /** Starts given up on as not ready in time and tried again. */
+  readonly slowStarts: number;
+  /** Faults of this setup besides the bridge's and WebEx's (HA: Redis restarts). */
+  readonly ownFaults: readonly string[];
+  inject(fault: string): Promise<void>;
+  /** One W2A transaction, retried as WebEx does; resolves with its Confirmation Result. */
+  send(message: W2AMessage): Promise<number | undefined>;
+  /** SIGKILLs an adaptor instance (the bridge owner when there are several) and starts it again; names it. */
+  killAndRestart(): Promise<string>;
+  /** SIGTERM to every instance: each drains and exits. */
+  stop(): Promise<ExitRecord[]>;
+  /** Log lines of every instance started at error level or above (pino: 50 error, 60 fatal). */
+  readonly errorLines: Record<string, unknown>[];
+  /** Error lines left out of `errorLines` as the expected result of a deliberate fault. */
+  readonly toleratedErrorLines: number;
+  /** The adaptor's store, read once every instance has stopped. */
+  openStore(): Promise<Store>;
+  close(): Promise<void>;
+}
 
 export interface SoakOptions {
   durationMs: number;
@@ -29,6 +63,8 @@ export interface SoakOptions {
   faultEveryMs: number;
   /** Pause between daemon kills (0: no kills). */
   killEveryMs: number;
+  /** Two cluster members on Redis instead of one daemon on SQLite. */
+  ha?: boolean;
   log?: (line: string) => void;
 }
 
@@ -42,6 +78,8 @@ export interface SoakReport {
   faults: Record<string, number>;
   kills: number;
   slowStarts: number;
+  /** Error lines logged during deliberate Redis outages (HA), not counted as violations. */
+  toleratedErrorLines: number;
   traffic: { joined: number; left: number; refused: number; keypadMutes: number; talkBursts: number };
   finalConferences: number;
   finalCallers: number;
@@ -74,7 +112,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => {});
   const random = prng(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const stack = await ChaosStack.start();
+  const stack: SoakStack = options.ha ? await HaChaosStack.start() : await ChaosStack.start();
   const { sim, control, emulator } = stack;
   const build = w2a(sim);
   const violations: string[] = [];
@@ -99,9 +137,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   });
 
   const send = async (message: W2AMessage): Promise<boolean> => {
-    const outcome = await sim.send([message], { retries: stack.sendRetries });
-    if (outcome.result === 0) confirmed.push(message);
-    return outcome.result === 0;
+    const result = await stack.send(message);
+    if (result === 0) confirmed.push(message);
+    return result === 0;
   };
   const slots: Slot[] = [];
   const restartTraffic = () => {
@@ -178,17 +216,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // --- faults ---------------------------------------------------------------------------------
   const injecting = (async () => {
     let nextKillAt = options.killEveryMs > 0 ? started + options.killEveryMs / 2 : Infinity;
+    let scheduled = 0;
     while (running()) {
       await sleep(options.faultEveryMs * (0.5 + random()));
       if (!running()) break;
       if (Date.now() >= nextKillAt) {
-        await stack.killAndRestart();
-        kills++;
         nextKillAt = Date.now() + options.killEveryMs;
-        log(`fault: daemon SIGKILLed and restarted (${kills})`);
+        // A setup with faults of its own (HA: Redis restarts) gets them on this clock too, taking
+        // turns with the kills, so even a short run has each; they also come at random below.
+        if (stack.ownFaults.length > 0 && scheduled++ % 2 === 1) {
+          const fault = pick(stack.ownFaults);
+          faults[fault] = (faults[fault] ?? 0) + 1;
+          await stack.inject(fault);
+          log(`fault: ${fault} (scheduled)`);
+          continue;
+        }
+        const victim = await stack.killAndRestart();
+        kills++;
+        log(`fault: ${victim} SIGKILLed and restarted (${kills})`);
         continue;
       }
-      const fault = pick(FAULTS);
+      const fault = pick([...FAULTS, ...stack.ownFaults]);
       faults[fault] = (faults[fault] ?? 0) + 1;
       switch (fault) {
         case 'drop':
@@ -206,10 +254,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           await sleep(FAULT_MS);
           await control.call('DELETE', '/faults/delay');
           break;
-        default:
+        case 'webex-503':
+        case 'webex-busy':
+        case 'webex-down':
           sim.setPolicy(fault === 'webex-503' ? { kind: 'http', status: 503 } : fault === 'webex-busy' ? { kind: 'result', result: 7 } : { kind: 'down' });
           await sleep(FAULT_MS);
           sim.setPolicy({ kind: 'ok' });
+          break;
+        default:
+          await stack.inject(fault);
+          log(`fault: ${fault}`);
       }
     }
   })().catch(abort('fault injection'));
@@ -237,11 +291,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (confirmed.every((m) => answered(m) > 0) && Date.now() - quietSince >= QUIET_MS) break;
       await sleep(250);
     }
-    const exit = await stack.stopDaemon();
-    if (exit.code !== 0) violations.push(`the daemon did not stop cleanly on SIGTERM: ${exit.code ?? exit.signal}`);
+    for (const exit of await stack.stop()) {
+      if (exit.code !== 0) violations.push(`an adaptor instance did not stop cleanly on SIGTERM: ${exit.code ?? exit.signal}`);
+    }
 
     // --- checks ---------------------------------------------------------------------------------
-    for (const e of stack.exits) if (!e.deliberate) violations.push(`crash: the daemon exited by itself (${e.code ?? e.signal})`);
+    for (const e of stack.exits) if (!e.deliberate) violations.push(`crash: an adaptor instance exited by itself (${e.code ?? e.signal})`);
     const errors = new Map<string, number>();
     for (const line of stack.errorLines) {
       const key = `${String(line.msg)} ${JSON.stringify(line.err ?? line.reason ?? '').slice(0, 200)}`;
@@ -270,7 +325,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (ops(op).length > confirmedOfType) violations.push(`${ops(op).length} bridge ${op} for ${confirmedOfType} confirmed ${type}`);
     }
 
-    const store = await openSqliteStore(stack.dataDir);
+    const store = await stack.openStore();
     let finalConferences = 0;
     let finalCallers = 0;
     try {
@@ -306,7 +361,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return {
       seconds: Math.round((Date.now() - started) / 1000), conferencesCreated: created, confirmed: confirmed.length, commandsByType,
       notificationsReceived: sim.received.filter((r) => r.message.type.startsWith('A2W_Notify')).length, bridgeCommands: stack.executed.length,
-      faults, kills, slowStarts: stack.slowStarts, traffic: trafficTotals, finalConferences, finalCallers, violations,
+      faults, kills, slowStarts: stack.slowStarts, toleratedErrorLines: stack.toleratedErrorLines, traffic: trafficTotals, finalConferences, finalCallers, violations,
     };
   } finally {
     await stack.close();
