@@ -1,97 +1,128 @@
 /**
- * Two adaptor instances on one Redis and one bridge: either takes WebEx traffic, only the
- * lease holder touches the bridge, a retry on the other instance is recognised, a crashed
- * owner's bridge is taken over, and Redis going away means Confirmation 7 until it is back.
+ * Two and three adaptor instances on one Redis, in front of two bridges: each bridge has its
+ * own owner (an instance may own one while another owns the other), any instance takes WebEx
+ * traffic and routes each command to its bridge's owner, a retry on the other instance is
+ * recognised, a crashed owner's bridge is taken over by the least-loaded live instance, and
+ * Redis going away means Confirmation 7 until it is back. Every confirmed command of a scripted
+ * load of meetings is carried out exactly once on its bridge.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startRedis } from './redis-server.js';
-import { startCluster, waitForOwner, type ClusterStack } from './support.js';
 import { w2a } from '../e2e/support.js';
+import { MeetingLoad, verify } from './meetings.js';
+import { startRedis } from './redis-server.js';
+import { BRIDGE_IDS, owners, startCluster, waitFor, waitForOwners, type ClusterStack } from './support.js';
 
-/** Polls `check` until true (bounded). */
-async function waitFor(check: () => Promise<boolean>, limitMs = 5_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not true within ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+const MEETINGS = 6;
+
+/** Meetings from every instance URL, checked exactly once against the bridges. */
+async function runMeetings(stack: ClusterStack, first: number): Promise<MeetingLoad> {
+  const load = new MeetingLoad(stack.sims[0]!, () => stack.sims.filter((_, i) => stack.members[i] !== undefined));
+  await Promise.all(Array.from({ length: MEETINGS }, (_, i) => load.meeting(first + i)));
+  const verdict = verify(load, stack.bridges.tally, stack.sims[0]!);
+  assert.equal(verdict.commandsConfirmed, MEETINGS * 5, `every command confirmed (${load.unconfirmed} were not)`);
+  assert.deepEqual(load.confirmed.filter((c) => c.result !== 0).map((c) => `${c.type} ${c.key}: ${c.result}`), []);
+  assert.deepEqual(verdict.lost, []);
+  assert.deepEqual(verdict.doubled, []);
+  assert.equal(verdict.missingResponses, 0);
+  assert.equal(verdict.responsesUnderTwoTransIds, 0);
+  assert.equal(verdict.notificationsUnderTwoTransIds, 0);
+  return load;
 }
 
-describe('two instances on Redis', () => {
+describe('two instances, two bridges', () => {
   let stack: ClusterStack;
-  before(async () => { stack = await startCluster(2); });
+  before(async () => { stack = await startCluster(2, 'two'); });
   after(async () => { await stack?.close(); });
 
-  test('exactly one instance owns the bridges and both see each other', async () => {
-    const owner = await waitForOwner(stack);
-    const roles = stack.members.map((m) => m!.member.status().role).sort();
-    assert.deepEqual(roles, ['owner', 'standby']);
-    assert.match(owner.member.status().lease ?? '', /^\d+:adaptor-\d$/);
+  test('each bridge gets one owner and the instances share them out; /readyz and metrics show each bridge', async () => {
+    // The first instance up takes both; once the second is live it is handed one (a rebalance).
+    await waitFor(() => { const o = owners(stack); return o.get('bridge-1') !== undefined && o.get('bridge-2') !== undefined && o.get('bridge-1') !== o.get('bridge-2'); },
+      15_000, 'one bridge each');
     for (const m of stack.members) {
       const ready = await fetch(`${m!.adminUrl}/readyz`);
-      assert.equal(ready.status, 200, 'owner and standby both take WebEx traffic');
-      const cluster = await (await fetch(`${m!.adminUrl}/cluster`)).json() as { role: string; peers: { id: string }[] };
-      assert.equal(cluster.role, m!.member.status().role);
+      assert.equal(ready.status, 200, 'every instance takes WebEx traffic');
+      // A standby learns the holder's lease value at its next tick.
+      await waitFor(async () => {
+        const body = await (await fetch(`${m!.adminUrl}/readyz`)).json() as { role: string; leases: Record<string, { role: string; lease?: string }> };
+        const leases = Object.values(body.leases);
+        return body.role === 'owner' && leases.map((b) => b.role).sort().join() === 'owner,standby' && leases.every((b) => /^\d+:adaptor-\d$/.test(b.lease ?? ''));
+      }, 5_000, 'each bridge\'s role and its owner\'s lease on /readyz');
       await waitFor(async () => ((await (await fetch(`${m!.adminUrl}/cluster`)).json()) as { peers: unknown[] }).peers.length === 2);
     }
-    const metrics = await (await fetch(`${owner.adminUrl}/metrics`)).text();
-    assert.match(metrics, /tsp_cluster_role\{role="owner"\} 1/);
-    assert.match(metrics, /tsp_cluster_fencing_refusals_total\{bridge="bridge-1"\} 0/);
+    const metrics = await (await fetch(`${stack.members[0]!.adminUrl}/metrics`)).text();
+    assert.match(metrics, /tsp_cluster_bridge_role\{bridge="bridge-1",role="(owner|standby)"\} 1/);
+    assert.match(metrics, /tsp_cluster_fencing_refusals_total\{bridge="bridge-2"\} 0/);
+    assert.match(metrics, /tsp_cluster_take_overs_total\{bridge="bridge-1"\} [01]/);
   });
 
-  test('a command posted to the standby is handed to the owner, carried out once, and a retry on the owner is recognised', async () => {
-    const owner = await waitForOwner(stack);
-    const standbyIndex = stack.members.findIndex((m) => m !== owner);
-    const [receiver] = stack.sims;
-    const sender = stack.sims[standbyIndex]!;
-    const create = w2a(receiver!).create('ha-conf-1', '71000001');
-    const first = await sender.send([create]);
+  test('meetings posted to both URLs land on both bridges and each command is carried out once, by its bridge\'s owner', async () => {
+    await runMeetings(stack, 1);
+    const used = new Set(Array.from({ length: MEETINGS }, (_, i) => stack.bridges.tally.bridgesOf(String(60_000_001 + i))).flat());
+    assert.deepEqual([...used].sort(), [...BRIDGE_IDS], 'new conferences are spread over the bridges');
+  });
+
+  test('a retry of the same TransID on the other instance is recognised, not acted on again', async () => {
+    const [receiver, other] = stack.sims;
+    const create = w2a(receiver!).create('retry-conf', '71000001');
+    const first = await receiver!.send([create]);
     assert.equal(first.result, 0);
-    const rsp = await receiver!.next('A2W_RspCreateConference', (m) => m.ExtConfID === 'ha-conf-1');
+    assert.equal((await other!.send([create], { transId: first.transId })).result, 0);
+    const rsp = await receiver!.next('A2W_RspCreateConference', (m) => m.MsgID === create.MsgID);
     assert.equal(rsp.message.Result, 0);
-    const ownerSim = stack.sims[stack.members.indexOf(owner)]!;
-    const again = await ownerSim.send([create], { transId: first.transId });
-    assert.equal(again.result, 0);
-    assert.equal(owner.member.status().intake.repeats + stack.members[standbyIndex]!.member.status().intake.repeats, 1);
-    const bridge = await stack.emulator.state();
-    assert.equal(bridge.conferences.filter((c) => c.options.confKey === '71000001').length, 1);
+    assert.equal(stack.members.reduce((n, m) => n + m!.member.status().intake.repeats, 0), 1);
+    assert.equal(stack.bridges.tally.count('createConference', '71000001'), 1);
   });
 
-  test('when the owner dies without handing over, the other takes the lease, reconnects the bridge and carries on', async () => {
-    const owner = await waitForOwner(stack);
-    const index = stack.members.indexOf(owner);
-    const before = owner.member.status().lease!;
-    await owner.member.close(); // a crash: the lease is not released, it has to expire
-    const next = await waitForOwner(stack, owner);
-    const after = next.member.status().lease!;
-    assert.ok(Number(after.split(':')[0]) > Number(before.split(':')[0]), 'the fencing token grew');
-    assert.ok(next.member.status().lastTakeOverMs !== undefined);
-    const sim = stack.sims[stack.members.indexOf(next)]!;
-    const end = w2a(stack.sims[0]!).end('ha-conf-1');
-    assert.equal((await sim.send([end])).result, 0);
-    const rsp = await stack.sims[0]!.next('A2W_RspEndConference', (m) => m.MsgID === end.MsgID);
-    assert.equal(rsp.message.Result, 0);
-    const bridge = await stack.emulator.state();
-    assert.equal(bridge.conferences.filter((c) => c.options.confKey === '71000001').length, 0);
-    await stack.members[index]!.stop('crashed member cleaned up');
+  test('when a bridge\'s owner dies without handing over, the other instance takes that bridge over and carries on', async () => {
+    const before = await waitForOwners(stack);
+    const victim = before.get('bridge-1')!;
+    const index = stack.members.indexOf(victim);
+    const lease = (m: typeof victim, bridge: string): string => m.member.status().bridges.find((b) => b.bridge === bridge)!.lease!;
+    const tokenBefore = Number(lease(victim, 'bridge-1').split(':')[0]);
+    await victim.member.close(); // a crash: the leases are not released, they have to expire
     stack.members[index] = undefined;
+    const after = await waitForOwners(stack);
+    const survivor = after.get('bridge-1')!;
+    assert.notEqual(survivor, victim);
+    assert.ok(Number(lease(survivor, 'bridge-1').split(':')[0]) > tokenBefore, 'the bridge\'s fencing token grew');
+    await runMeetings(stack, 101);
+    await victim.stop('crashed member cleaned up');
   });
 
-  test('Redis unreachable: Confirmation 7, and Confirmation 0 again once Redis is back', async () => {
+  test('Redis unreachable: Confirmation 7, then 0 again once Redis is back, and every bridge owned again', async () => {
     const live = stack.members.findIndex((m) => m !== undefined);
     const sim = stack.sims[live]!;
     const { port, dir } = stack.redis;
     await stack.redis.stop();
-    const refused = await sim.send([w2a(stack.sims[0]!).create('ha-conf-2', '71000002')]);
-    assert.equal(refused.result, 7);
+    assert.equal((await sim.send([w2a(stack.sims[0]!).create('down-1', '71000002')])).result, 7);
     stack.redis = await startRedis([], { port, dir });
-    const deadline = Date.now() + 10_000;
     let result;
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      result = (await sim.send([w2a(stack.sims[0]!).create('ha-conf-3', '71000003')])).result;
-    } while (result !== 0 && Date.now() < deadline);
+    await waitFor(async () => (result = (await sim.send([w2a(stack.sims[0]!).create('down-2', '71000003')])).result) === 0, 10_000, 'Confirmation 0 again');
     assert.equal(result, 0);
+    await waitForOwners(stack);
+  });
+});
+
+describe('three instances, two bridges', () => {
+  let stack: ClusterStack;
+  before(async () => { stack = await startCluster(3, 'three'); });
+  after(async () => { await stack?.close(); });
+
+  test('a crashed owner\'s bridge goes to the instance that owned none; meetings through all three URLs are carried out once', async () => {
+    await waitFor(() => { const o = owners(stack); return o.get('bridge-1') !== undefined && o.get('bridge-2') !== undefined && o.get('bridge-1') !== o.get('bridge-2'); },
+      15_000, 'one bridge each on two of the three');
+    await runMeetings(stack, 201);
+    const before = owners(stack);
+    const victim = before.get('bridge-1')!;
+    const idle = stack.members.find((m) => m !== victim && m !== before.get('bridge-2'))!;
+    const index = stack.members.indexOf(victim);
+    await victim.member.close();
+    stack.members[index] = undefined;
+    await waitFor(() => owners(stack).get('bridge-1') !== undefined, 10_000, 'bridge-1 taken over');
+    assert.equal(owners(stack).get('bridge-1'), idle, 'the instance below its share takes it, not the owner of bridge-2');
+    assert.equal(owners(stack).get('bridge-2'), before.get('bridge-2'), 'bridge-2 keeps its owner throughout');
+    await runMeetings(stack, 301);
+    await victim.stop('crashed member cleaned up');
   });
 });

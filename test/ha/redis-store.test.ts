@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ConferenceState } from '../../src/adaptor/conference/state.js';
 import { FencedError, RedisStore } from '../../src/adaptor/store/redis-store.js';
+import { TransactionLog } from '../../src/adaptor/store/redis/transaction-log.js';
 import type { OutboxInput } from '../../src/adaptor/store/store.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
 import { startRedis, type RedisServer } from './redis-server.js';
@@ -85,5 +86,29 @@ describe('Redis store', () => {
     mine = 'lease-2';
     await s.applyChange({ conferences: [conf('c2')] });
     assert.equal((await s.loadConferences()).length, 2);
+  });
+
+  it('routes every command of a conference to the bridge its create went to, and fences each bridge on its own lease', async () => {
+    const group = `g${++groupSeq}`;
+    const client = redis.client();
+    const log = new TransactionLog(client, { group });
+    const [one, two] = ['bridge-1', 'bridge-2'].map((bridgeId) => new RedisStore(client, { group, bridgeId, fence: () => `lease-${bridgeId}` }));
+    const create = (ExtConfID: string, ConfKey: string): W2AMessage => ({ type: 'W2A_CreateConference', ExtConfID, ConfKey } as unknown as W2AMessage);
+    const first = await log.record({ transId: 't1', messages: [create('x1', 'k1')], receivedAt: 1, result: 0 }, () => 'bridge-2');
+    assert.deepEqual(first.kind === 'recorded' && first.commands.map((c) => c.bridgeId), ['bridge-2']);
+    // Later commands follow the route whatever is proposed: by ExtConfID, and a re-creation by ConfKey.
+    const later = await log.record({ transId: 't2', messages: [msg('x1'), create('x2', 'k1'), msg('unknown')], receivedAt: 2, result: 0 }, () => 'bridge-1');
+    assert.deepEqual(later.kind === 'recorded' && later.commands.map((c) => c.bridgeId), ['bridge-2', 'bridge-2', 'bridge-1']);
+    assert.deepEqual((await two!.unfinishedCommands()).map((c) => c.message.ExtConfID), ['x1', 'x1', 'x2']);
+    assert.deepEqual((await one!.unfinishedCommands()).map((c) => c.message.ExtConfID), ['unknown']);
+    assert.equal((await log.record({ transId: 't1', messages: [msg('x1')], receivedAt: 3, result: 0 }, () => 'bridge-1')).kind, 'repeat', 'one TransID journal for all bridges');
+
+    await client.set(one!.keys.lease, 'lease-bridge-1');
+    await client.set(two!.keys.lease, 'lease-bridge-2');
+    await one!.applyChange({ conferences: [conf('c1')] });
+    await client.set(one!.keys.lease, 'moved-on');
+    await assert.rejects(one!.applyChange({ conferences: [conf('c2')] }), FencedError);
+    await two!.applyChange({ conferences: [conf('c3')] });
+    assert.deepEqual((await two!.loadConferences()).map((c) => c.confId), ['c3'], 'bridge-2 keeps its own owner and its own conferences');
   });
 });

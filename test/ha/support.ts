@@ -1,8 +1,10 @@
 /**
- * A cluster on loopback for the HA tests: a real redis-server, the emulator as the bridge,
- * N cluster members in-process (ClusterDaemon, store.kind redis) and a WebEx simulator per
- * member, all posting notifications to the first simulator (as WebEx has one server per
- * meeting while posting commands to the primary or the secondary adaptor URL).
+ * A cluster on loopback for the HA tests: a real redis-server (or Sentinels), TWO emulated
+ * bridges (two emulator models served from this process, each with its own ports, so each
+ * bridge can have its own owner), N cluster members in-process (ClusterDaemon, store.kind
+ * redis) and a WebEx simulator per member, all posting notifications to the first simulator
+ * (as WebEx has one server per meeting while posting commands to the primary or the secondary
+ * adaptor URL). Every command reaching a bridge is counted (bridge-tally.ts).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,14 +15,77 @@ import { parseConfig, type Config } from '../../src/adaptor/config.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { EmulatorClient } from '../e2e/support.js';
 import { testKeyPair } from '../shell/support.js';
+import { BridgeTally } from './bridge-tally.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 
 export const FAST_CLUSTER = { leaseMs: 1_500, renewMs: 300 };
+export const BRIDGE_IDS = ['bridge-1', 'bridge-2'] as const;
+
+/** Two emulated bridges in this process, with every command that reaches them counted. */
+export class EmulatedBridges {
+  readonly tally = new BridgeTally();
+  readonly ports: EmulatorPorts[] = [];
+  readonly clients: EmulatorClient[] = [];
+  #emulators: Emulator[] = [];
+
+  async start(): Promise<void> {
+    for (const id of BRIDGE_IDS) {
+      const emu = new Emulator({ username: 'tsp', password: 'tsp-emulator' });
+      const ports = await emu.start();
+      this.tally.watch(id, emu);
+      this.#emulators.push(emu);
+      this.ports.push(ports);
+      this.clients.push(new EmulatorClient(`http://127.0.0.1:${ports.control}`));
+    }
+  }
+
+  /** The `bridges` section of a member's configuration. */
+  config(): Record<string, unknown>[] {
+    return BRIDGE_IDS.map((id, i) => ({
+      id, driver: 'voyant2313', host: '127.0.0.1', port: this.ports[i]!.voyant2313Request, notifyPort: this.ports[i]!.voyant2313Notify,
+      username: 'tsp', password: 'tsp-emulator', reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 200,
+    }));
+  }
+
+  /** Open conferences on either bridge, by ConfKey. */
+  async conferences(): Promise<{ bridge: string; confKey: string }[]> {
+    const states = await Promise.all(this.clients.map((c) => c.state()));
+    return states.flatMap((s, i) => s.conferences.map((c) => ({ bridge: BRIDGE_IDS[i]!, confKey: c.options.confKey })));
+  }
+
+  async close(): Promise<void> {
+    for (const emu of this.#emulators) await emu.close();
+  }
+}
+
+/** A member's data directory with the WebEx listener's certificate and key. */
+export async function memberDir(keyPair: { cert: string; key: string }, prefix = 'tsp-ha-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await mkdir(path.join(dir, 'tls'), { recursive: true });
+  await writeFile(path.join(dir, 'tls', 'webex-cert.pem'), keyPair.cert);
+  await writeFile(path.join(dir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+  return dir;
+}
+
+/** The raw configuration of member `i` (parsed by parseConfig, or passed as JSON to a child). */
+export function memberConfig(i: number, opts: { dir: string; redis: Record<string, unknown>; bridges: Record<string, unknown>[]; group: string }): Record<string, unknown> {
+  return {
+    instance: { id: `adaptor-${i}` },
+    webex: { port: 0 },
+    admin: { port: 0 },
+    store: { kind: 'redis', dataDir: opts.dir, redis: { commandTimeoutMs: 500, ...opts.redis } },
+    cluster: { group: opts.group, ...FAST_CLUSTER },
+    log: { level: process.env.TSP_HA_LOG ?? 'silent' },
+    outbox: { initialDelayMs: 20, maxDelayMs: 200 },
+    // The tests' conferences get no keep-alives: they must not be ended as idle while they run.
+    conference: { speakingHoldOffMs: 0, keepAliveTimeoutMs: 24 * 60 * 60_000 },
+    bridges: opts.bridges,
+  };
+}
 
 export interface ClusterStack {
   redis: RedisServer;
-  emulator: EmulatorClient;
-  emulatorPorts: EmulatorPorts;
+  bridges: EmulatedBridges;
   members: (ClusterDaemon | undefined)[];
   /** sims[i] posts to members[i]; every notification reaches sims[0]. */
   sims: WebexSim[];
@@ -29,51 +94,35 @@ export interface ClusterStack {
   close(): Promise<void>;
 }
 
-export async function startCluster(count: number): Promise<ClusterStack> {
+export async function startCluster(count: number, group = 'test'): Promise<ClusterStack> {
   const redis = await startRedis();
-  const emu = new Emulator({ username: 'tsp', password: 'tsp-emulator' });
-  const emulatorPorts = await emu.start();
+  const bridges = new EmulatedBridges();
+  await bridges.start();
   const keyPair = await testKeyPair();
   const dirs: string[] = [];
   const members: (ClusterDaemon | undefined)[] = [];
   const sims: WebexSim[] = [];
-  const config = (i: number): Config => parseConfig({
-    instance: { id: `adaptor-${i}` },
-    webex: { port: 0 },
-    admin: { port: 0 },
-    store: { kind: 'redis', dataDir: dirs[i], redis: { url: `redis://127.0.0.1:${redis.port}`, commandTimeoutMs: 500 } },
-    cluster: { group: 'test', ...FAST_CLUSTER },
-    log: { level: process.env.TSP_HA_LOG ?? 'silent' },
-    outbox: { initialDelayMs: 20, maxDelayMs: 200 },
-    conference: { speakingHoldOffMs: 0 },
-    bridges: [{
-      id: 'bridge-1', driver: 'voyant2313', host: '127.0.0.1', port: emulatorPorts.voyant2313Request,
-      notifyPort: emulatorPorts.voyant2313Notify, username: 'tsp', password: 'tsp-emulator',
-      reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 200,
-    }],
-  }, { source: 'ha test', env: {} });
+  const config = (i: number): Config => parseConfig(memberConfig(i, {
+    dir: dirs[i]!, redis: { url: `redis://127.0.0.1:${stack.redis.port}` }, bridges: bridges.config(), group,
+  }), { source: 'ha test', env: {} });
   const startMember = async (i: number): Promise<ClusterDaemon> => {
     const member = await ClusterDaemon.start(config(i));
     members[i] = member;
     return member;
   };
   const stack: ClusterStack = {
-    redis, emulator: new EmulatorClient(`http://127.0.0.1:${emulatorPorts.control}`), emulatorPorts, members, sims, config, startMember,
+    redis, bridges, members, sims, config, startMember,
     async close() {
       for (const s of sims) await s.close();
       for (const m of members) await m?.stop('test finished');
-      await emu.close();
+      await bridges.close();
       await stack.redis.stop();
       for (const d of dirs) await rm(d, { recursive: true, force: true });
     },
   };
   try {
     for (let i = 0; i < count; i++) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'tsp-ha-'));
-      dirs.push(dir);
-      await mkdir(path.join(dir, 'tls'), { recursive: true });
-      await writeFile(path.join(dir, 'tls', 'webex-cert.pem'), keyPair.cert);
-      await writeFile(path.join(dir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+      dirs.push(await memberDir(keyPair));
       const member = await startMember(i);
       const sim = new WebexSim({ adaptorUrl: member.webexUrl, adaptorCa: keyPair.cert, keyPair });
       await sim.start();
@@ -86,13 +135,22 @@ export async function startCluster(count: number): Promise<ClusterStack> {
   return stack;
 }
 
-/** Resolves with the member that owns the bridges once one does (bounded). */
-export async function waitForOwner(stack: ClusterStack, exclude?: ClusterDaemon, timeoutMs = 10_000): Promise<ClusterDaemon> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const owner = stack.members.find((m) => m && m !== exclude && m.member.status().role === 'owner');
-    if (owner) return owner;
-    if (Date.now() > deadline) throw new Error(`no instance took the bridge lease within ${timeoutMs} ms`);
+/** Polls `check` until true (bounded). */
+export async function waitFor(check: () => boolean | Promise<boolean>, limitMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not true within ${limitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Who owns each bridge now, among live members (undefined for a bridge nobody owns). */
+export function owners(stack: ClusterStack): Map<string, ClusterDaemon | undefined> {
+  return new Map(BRIDGE_IDS.map((id) => [id, stack.members.find((m) => m?.member.status().bridges.find((b) => b.bridge === id)?.role === 'owner')]));
+}
+
+/** Resolves once every bridge has an owner (bounded), with the owners. */
+export async function waitForOwners(stack: ClusterStack, timeoutMs = 10_000): Promise<Map<string, ClusterDaemon>> {
+  await waitFor(() => [...owners(stack).values()].every((o) => o !== undefined), timeoutMs, 'every bridge owned');
+  return owners(stack) as Map<string, ClusterDaemon>;
 }
