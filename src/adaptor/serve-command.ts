@@ -1,10 +1,11 @@
 /**
- * `tsp-adaptor serve [--config FILE]`: runs the daemon until SIGTERM or SIGINT, then stops it
- * in order (main.ts) and exits 0. A second signal during the stop exits at once (1). Without
+ * `tsp-adaptor serve [--config FILE]`: runs the daemon (main.ts; with store.kind redis, a cluster
+ * member: cluster/cluster-daemon.ts) until SIGTERM or SIGINT, then stops it in order (a member
+ * hands its bridges over at once) and exits 0. A second signal during the stop exits at once (1). Without
  * --config the embedded defaults apply (TSP_ variables still override them). SIGHUP re-reads
  * the file (reload.ts). Under systemd it reports READY=1, status, watchdog pings and STOPPING=1.
  */
-import { serveCluster } from './cluster/serve-cluster.js';
+import { ClusterDaemon } from './cluster/cluster-daemon.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Config } from './config.js';
 import type { RootLogger } from './log.js';
@@ -56,11 +57,8 @@ export async function run(args: string[]): Promise<number> {
   let daemon: ServedDaemon;
   try {
     const config = await loadConfig(parsed.file ? { file: parsed.file } : {});
-    if (config.store.kind === 'redis') {
-      releaseSignals();
-      return await serveCluster(config);
-    }
-    daemon = await Daemon.start(config);
+    // store.kind redis: a cluster member, run, reloaded and reported to systemd the same way.
+    daemon = config.store.kind === 'redis' ? await ClusterDaemon.start(config) : await Daemon.start(config);
   } catch (err) {
     releaseSignals();
     if (err instanceof ConfigError) {

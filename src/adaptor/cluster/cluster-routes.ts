@@ -1,9 +1,9 @@
 /**
- * The admin routes of a cluster member: `/readyz` (200 while Redis answers: the instance can
- * take WebEx traffic whether it owns bridges or not; 503 with the reason otherwise; the role
- * and lease of each bridge either way), `/cluster` (this instance's role, each bridge's lease
- * and counters, every peer's heartbeat) and `/metrics` (the same as Prometheus series, per
- * bridge where they are per bridge).
+ * What a cluster member adds to the admin listener (admin/admin-surface.ts serves `/healthz`,
+ * a lease-aware `/readyz`, `/metrics`, the console and the live feed as on a single instance,
+ * behind the same auth): `/cluster` (this instance's role, each bridge's lease and counters,
+ * every peer's heartbeat) and the same as Prometheus series, per bridge where they are per
+ * bridge, appended to `/metrics`.
  */
 import type { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
@@ -13,7 +13,8 @@ import type { ClusterMember } from './cluster-member.js';
 const ROLES = ['owner', 'standby', 'draining', 'closed'] as const;
 const BRIDGE_ROLES = ['owner', 'standby', 'taking-over', 'handing-over', 'closed'] as const;
 
-export function mountClusterRoutes(router: Router, member: ClusterMember): void {
+/** The member's series, on a registry of their own (appended to the daemon's on `/metrics`). */
+export function clusterMetrics(member: ClusterMember): Registry {
   const registry = new Registry();
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
@@ -35,18 +36,9 @@ export function mountClusterRoutes(router: Router, member: ClusterMember): void 
   perBridge('tsp_cluster_last_take_over_ms', 'How long the last take-over of the bridge took, lease to engine running.', (b) => b.lastTakeOverMs ?? 0);
   gauge('tsp_cluster_peers', 'Instances heard from recently, this one included.', () => member.status().peers.filter((p) => !p.silent).length);
   gauge('tsp_cluster_intake_refused_total', 'Transactions answered Confirmation 7 because Redis did not answer.', () => member.status().intake.refused);
+  return registry;
+}
 
-  router.get('/readyz', (_req, res) => {
-    const status = member.status();
-    const ready = status.redis === 'ready' && status.role !== 'draining' && status.role !== 'closed';
-    res.status(ready ? 200 : 503).json({
-      ready, ...(ready ? {} : { reason: status.redis === 'ready' ? `instance is ${status.role}` : `Redis is ${status.redis}: WebEx gets Confirmation 7` }),
-      role: status.role,
-      bridges: Object.fromEntries(status.bridges.map((b) => [b.bridge, { role: b.role, lease: b.lease }])),
-    });
-  });
+export function mountClusterRoutes(router: Router, member: ClusterMember): void {
   router.get('/cluster', (_req, res) => { res.json(member.status()); });
-  router.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
 }

@@ -64,14 +64,17 @@ export interface MemberReadinessInput {
   /** The Redis connection's state, `ready` when it answers. */
   redis: string;
   role: string;
-  /** Present while this instance runs an engine: its state and its bridges, as for a single instance. */
-  owner?: { engine: EngineState; bridges: readonly BridgeReadinessInput[] };
+  /** Each bridge's lease as this instance sees it (owner or standby, and the holder). */
+  leases: Record<string, { role: string; lease: string | undefined }>;
+  /** Present while this instance runs engines (it owns bridges): their states and their bridges, as for a single instance. */
+  owner?: { engines: readonly EngineState[]; bridges: readonly BridgeReadinessInput[] };
 }
 
 export interface MemberReadiness {
   ready: boolean;
   reasons: string[];
   role: string;
+  leases: MemberReadinessInput['leases'];
   /** Only while this instance owns bridges: the owner answers for them. */
   engine?: EngineState;
   bridges?: BridgeReadiness[];
@@ -86,9 +89,12 @@ export function memberReadiness(input: MemberReadinessInput): MemberReadiness {
   const reasons: string[] = [];
   if (input.redis !== 'ready') reasons.push(`Redis is ${input.redis}: WebEx gets Confirmation 7 until it answers again`);
   if (input.role === 'draining' || input.role === 'closed') reasons.push(`this instance is ${input.role}: new transactions are answered Confirmation 7`);
-  if (!input.owner) return { ready: reasons.length === 0, reasons, role: input.role };
-  const own = readiness({ storeOpen: input.redis === 'ready', engine: input.owner.engine, bridges: input.owner.bridges });
+  const { role, leases } = input;
+  if (!input.owner) return { ready: reasons.length === 0, reasons, role, leases };
+  // Intake goes to Redis, so a take-over under way (an engine starting) does not stop it; a drain does.
+  const engine = input.owner.engines.includes('draining') ? 'draining' : 'running';
+  const own = readiness({ storeOpen: input.redis === 'ready', engine, bridges: input.owner.bridges });
   // The store is Redis: its absence is already said above.
   reasons.push(...own.reasons.filter((r) => r !== 'the store is closed'));
-  return { ready: reasons.length === 0, reasons, role: input.role, engine: own.engine, bridges: own.bridges };
+  return { ready: reasons.length === 0, reasons, role, leases, engine: own.engine, bridges: own.bridges };
 }
