@@ -3,7 +3,7 @@
 
 import { Feed } from './feed.js';
 import { Model } from './model.js';
-import { age, bridgeRows, conferenceBlocks, isSame, timelineItems } from './render.js';
+import { age, bridgeRows, clusterBridgeRows, clusterSummary, conferenceBlocks, isSame, peerRows, timelineItems } from './render.js';
 
 const model = new Model();
 let selection = null;
@@ -36,11 +36,22 @@ function render() {
     const current = conf?.callers.find((c) => isSame(selection.caller, c));
     if (current) selection = { ...selection, caller: current };
   }
+  renderCluster(now);
   $('bridges').tBodies[0].replaceChildren(...bridgeRows(model.bridges.values(), now));
   $('conferences').replaceChildren(...conferenceBlocks(conferences, selection, select, $('filter').value.trim(), now));
   renderTotals(conferences);
   renderFeedStatus(now);
   renderTimeline();
+}
+
+function renderCluster(now) {
+  const { cluster } = model;
+  $('cluster-panel').hidden = !cluster;
+  if (!cluster) return;
+  $('cluster-panel').dataset.role = cluster.role;
+  $('cluster-summary').replaceChildren(...clusterSummary(cluster));
+  $('cluster-bridges').tBodies[0].replaceChildren(...clusterBridgeRows(cluster.bridges ?? []));
+  $('cluster-peers').tBodies[0].replaceChildren(...peerRows(cluster.peers ?? [], cluster.instance, now));
 }
 
 function renderTotals(conferences) {

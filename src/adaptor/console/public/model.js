@@ -10,6 +10,8 @@ export class Model {
   conferences = new Map();
   /** extConfID -> entries, only for conferences whose timeline was requested. */
   timelines = new Map();
+  /** A cluster member's status (role, leases, peers, counters); null on a single instance. */
+  cluster = null;
   lastMessageAt = 0;
 
   /** Applies one feed message; returns whether anything shown changed. */
@@ -19,6 +21,10 @@ export class Model {
       case 'snapshot':
         this.bridges = new Map(msg.bridges.map((b) => [b.id, b]));
         this.conferences = new Map(msg.conferences.map((c) => [c.confId, c]));
+        this.cluster = msg.cluster ?? null;
+        return true;
+      case 'cluster':
+        this.cluster = msg.cluster;
         return true;
       case 'bridge':
         this.bridges.set(msg.bridge.id, msg.bridge);

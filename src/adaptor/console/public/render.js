@@ -74,6 +74,47 @@ export function bridgeRows(bridges, now) {
   });
 }
 
+// --- cluster ---------------------------------------------------------------------------------
+
+const ROLE_KIND = { owner: 'ok', standby: 'info', 'taking-over': 'warn', 'handing-over': 'warn', draining: 'warn', active: 'ok', closed: 'off' };
+const roleBadge = (role) => badge(ROLE_KIND[role] ?? 'off', String(role).toUpperCase());
+
+/** This instance in one line: its id and role, Redis, and what its intake did. */
+export function clusterSummary(c) {
+  const { accepted = 0, repeats = 0, refused = 0 } = c.intake ?? {};
+  return [
+    h('b', {}, c.instance), ' ', roleBadge(c.role), ' ',
+    c.redis === 'ready' ? badge('ok', 'REDIS READY') : badge('bad', `REDIS ${String(c.redis).toUpperCase()}`, 'WebEx gets Confirmation 7 until Redis answers'),
+    h('span', { class: 'detail' }, ` intake ${accepted} accepted · ${repeats} repeats · `),
+    h('span', { class: refused > 0 ? 'warn-text' : 'detail' }, `${refused} refused (7)`),
+  ];
+}
+
+/** One row per bridge: this instance's role for it, the lease, and the fail-over counters. */
+export function clusterBridgeRows(bridges) {
+  return [...bridges].sort((a, b) => a.bridge.localeCompare(b.bridge)).map((b) =>
+    h('tr', { 'data-bridge': b.bridge, 'data-role': b.role },
+      h('td', {}, h('b', {}, b.bridge)),
+      h('td', {}, roleBadge(b.role)),
+      h('td', { class: 'mono' }, b.lease ?? h('span', { class: 'detail' }, 'nobody holds it')),
+      h('td', { class: 'num take-overs' }, b.takeOvers),
+      h('td', { class: `num lease-losses ${b.leaseLosses > 0 ? 'warn' : ''}` }, b.leaseLosses),
+      h('td', { class: `num fencing ${b.fencingRefusals > 0 ? 'warn' : ''}` }, b.fencingRefusals),
+      h('td', { class: 'num' }, b.lastTakeOverMs === undefined ? '–' : `${b.lastTakeOverMs} ms`)));
+}
+
+/** Every instance heard from (this one included), what it owns and how fresh its heartbeat is. */
+export function peerRows(peers, self, now) {
+  return [...peers].sort((a, b) => a.id.localeCompare(b.id)).map((p) => {
+    const owned = Object.entries(p.bridges ?? {}).map(([id, b]) => `${id}${b.role === 'owner' ? '' : ` (${b.role})`}`);
+    return h('tr', { 'data-peer': p.id, 'data-silent': String(Boolean(p.silent)) },
+      h('td', {}, h('b', {}, p.id), p.id === self ? h('span', { class: 'detail' }, ' (this instance)') : ''),
+      h('td', {}, p.silent ? badge('bad', 'SILENT', 'no heartbeat for several ticks: stopped, partitioned or paused') : roleBadge(p.role)),
+      h('td', { class: 'mono' }, owned.length > 0 ? owned.join(', ') : h('span', { class: 'detail' }, 'none')),
+      h('td', { class: `num ${p.silent ? 'bad' : ''}` }, `${age(p.at, now)} ago`));
+  });
+}
+
 // --- conferences -----------------------------------------------------------------------------
 
 const STATUS = { creating: 'warn', running: 'ok', locked: 'info', ended: 'off' };
