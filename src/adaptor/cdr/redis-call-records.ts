@@ -55,7 +55,8 @@ export interface RedisCallRecordsDeps {
   /** The cluster group: keys share its hash tag `{group}` as the store's do. */
   group: string;
   instanceId: string;
-  writer: CallRecordWriter;
+  /** This instance's files. */
+  writer: Pick<CallRecordWriter, 'append' | 'digitsKept'>;
   logger: Logger;
   drainEveryMs?: number;
 }
