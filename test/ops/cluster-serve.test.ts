@@ -15,7 +15,7 @@ import { EmulatedBridges, memberDir } from '../ha/support.js';
 import { startRedis, type RedisServer } from '../ha/redis-server.js';
 import { testKeyPair } from '../shell/support.js';
 import { raw } from './cluster-support.js';
-import { NotifySocket, signal } from './lifecycle-process.js';
+import { NotifySocket, signal, stopsUnderSystemd } from './lifecycle-process.js';
 
 describe('serve runs a cluster member like a single instance', () => {
   let dir: string;
@@ -62,10 +62,7 @@ describe('serve runs a cluster member like a single instance', () => {
       assert.deepEqual((reloaded.parts as string[]).sort(), ['WebEx certificates', 'dial-out policy', 'log level']);
       await serve.waitForLine('WebEx TLS certificates reloaded');
 
-      const exit = serve.stop('SIGTERM');
-      const stopping = await socket.waitFor(/^STOPPING=1$/);
-      assert.match(stopping, /^STATUS=stopping \(SIGTERM\)$/m);
-      assert.deepEqual(await exit, { code: 0, signal: null });
+      await stopsUnderSystemd(serve, socket);
     } finally {
       await serve.stop('SIGKILL').catch(() => undefined);
       await started;

@@ -3,6 +3,7 @@
  * (with a certificate already in place, sparing the key generation), a notify socket like
  * systemd's that records what the daemon sends, and signals that do not wait for the exit.
  */
+import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -55,6 +56,14 @@ export async function upAndServing(serve: ServeProcess): Promise<void> {
 /** Sends `signal` to the child without waiting for it to end (SIGHUP, SIGKILL whose end is awaited apart). */
 export function signal(serve: ServeProcess, sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return serve.stop(sig);
+}
+
+/** SIGTERM under systemd: STOPPING=1 with the reason, then exit 0. */
+export async function stopsUnderSystemd(serve: ServeProcess, socket: NotifySocket): Promise<void> {
+  const exit = serve.stop('SIGTERM');
+  const stopping = await socket.waitFor(/^STOPPING=1$/);
+  assert.match(stopping, /^STATUS=stopping \(SIGTERM\)$/m);
+  assert.deepEqual(await exit, { code: 0, signal: null });
 }
 
 interface DgramSocket {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { SystemdNotifier, watchdogIntervalMs } from '../../src/adaptor/systemd/notify.js';
 import { ServeProcess } from '../e2e/serve-process.js';
 import { silentLogger } from '../shell/support.js';
-import { NotifySocket, serveDir, upAndServing } from './lifecycle-process.js';
+import { NotifySocket, serveDir, stopsUnderSystemd, upAndServing } from './lifecycle-process.js';
 
 const UNIT = fileURLToPath(new URL('../../deploy/tsp-adaptor.service', import.meta.url));
 const run = promisify(execFile);
@@ -66,10 +66,7 @@ describe('systemd service', () => {
       assert.match(ready, /^STATUS=\d+ conference\(s\), \d+ caller\(s\), bridges up \d+\/1, outbox \d+$/m);
       await socket.waitFor(/^WATCHDOG=1$/, 3);
       assert.ok(socket.messages.indexOf(ready) < socket.messages.indexOf('WATCHDOG=1'), 'no ping before READY=1');
-      const exit = serve.stop('SIGTERM');
-      const stopping = await socket.waitFor(/^STOPPING=1$/);
-      assert.match(stopping, /^STATUS=stopping \(SIGTERM\)$/m);
-      assert.deepEqual(await exit, { code: 0, signal: null });
+      await stopsUnderSystemd(serve, socket);
     } finally {
       await serve.stop('SIGKILL').catch(() => undefined);
       socket.close();
