@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/tools/bench/bench-command.js';
+import { prepareDataDir } from '../../src/tools/bench/harness.js';
+import { Target } from '../../src/tools/bench/target.js';
 
 const SUMMARY_KEYS = [
   'commandsPerSecond', 'confirmP99Ms', 'ceilingPerSecond', 'ceilingRatio', 'conferencesPerMinute', 'createP99Ms',
@@ -56,5 +58,47 @@ describe('tsp-adaptor bench --smoke', () => {
 
   test('refuses an unknown scenario with exit code 2', async () => {
     assert.equal(await run(['--scenario', 'nonesuch']), 2);
+  });
+});
+
+/**
+ * `--url`: an adaptor bench did not start (here a daemon in a child process it is told about)
+ * is driven as it runs; the scenarios that read the daemon's own process are refused.
+ */
+describe('tsp-adaptor bench --url', () => {
+  let out: string;
+  let prepared: Awaited<ReturnType<typeof prepareDataDir>>;
+  let target: Target;
+
+  before(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'bench-url-'));
+    prepared = await prepareDataDir();
+    target = await Target.start({ kind: 'daemon', dataDir: prepared.dataDir, config: { webex: { port: 0 }, log: { level: 'warn' } } });
+  });
+  after(async () => {
+    await target?.stop();
+    await rm(out, { recursive: true, force: true });
+    if (prepared) await rm(prepared.dataDir, { recursive: true, force: true });
+  });
+
+  test('runs the throughput scenario against the running adaptor', async () => {
+    const write = process.stdout.write;
+    const printed: string[] = [];
+    process.stdout.write = ((chunk: string) => (printed.push(chunk), true)) as typeof process.stdout.write;
+    let exitCode;
+    try {
+      exitCode = await run(['--smoke', '--scenario', 'throughput', '--url', target.ready.url, '--emulator', target.ready.emulatorControl!, '--out', out]);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(exitCode, 0, printed.join(''));
+    const result = JSON.parse(await readFile(path.join(out, 'throughput.json'), 'utf8')) as { figures: Record<string, number>; notes: string[] };
+    assert.ok(result.figures.peakPerSecond! > 0, 'commands were confirmed by the running adaptor');
+    assert.ok(result.notes.some((n) => n.includes(target.ready.url)), 'the results name the adaptor driven');
+  });
+
+  test('refuses the scenarios that need the daemon started by bench, and --url without --emulator', async () => {
+    assert.equal(await run(['--scenario', 'memory', '--url', target.ready.url, '--emulator', target.ready.emulatorControl!]), 2);
+    assert.equal(await run(['--url', target.ready.url]), 2);
   });
 });

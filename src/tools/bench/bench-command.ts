@@ -1,15 +1,16 @@
 /**
  * `tsp-adaptor bench [--scenario NAME]... [--duration S] [--smoke] [--out DIR]`: runs the
- * benchmark scenarios (docs/benchmarks.md) against a daemon it starts in a child process and
- * writes their results to bench/results/ (or --out), then summary.json over them.
+ * benchmark scenarios (docs/benchmarks.md) against a daemon it starts in a child process, or
+ * one already running (`--url`, with `--emulator` for its bridge), and writes their results to
+ * bench/results/ (or --out), then summary.json over them.
  */
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { writeScenario, writeSummary } from './report.js';
-import type { Scenario } from './scenario.js';
+import type { RemoteAdaptor, Scenario } from './scenario.js';
 import type { TargetEntry } from './target.js';
 import { memory } from './scenarios/memory.js';
 import { steady } from './scenarios/steady.js';
@@ -18,7 +19,10 @@ import { throughput } from './scenarios/throughput.js';
 
 /** In run order: the long steady state first, the scenarios that need the whole CPU last. */
 const SCENARIOS: Record<string, Scenario> = { steady, memory, storm, throughput };
-const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR]`;
+/** What a running adaptor can be measured for: the others read the daemon's own process figures. */
+const REMOTE_SCENARIOS = ['storm', 'throughput'];
+const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR]
+       [--url WEBEX_URL --emulator CONTROL_URL [--ca PEM_FILE]]   drive a running adaptor (${REMOTE_SCENARIOS.join(', ')} only)`;
 /** Where the compiled copy of the target goes (ignored by git). */
 const BUILD_DIR = 'bench/results/tmp/build';
 
@@ -33,16 +37,29 @@ export async function run(args: string[]): Promise<number> {
         smoke: { type: 'boolean', default: false },
         'no-build': { type: 'boolean', default: false },
         out: { type: 'string', default: 'bench/results' },
+        url: { type: 'string' },
+        emulator: { type: 'string' },
+        ca: { type: 'string' },
       },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const names = values.scenario ?? Object.keys(SCENARIOS);
+  const remote = await remoteAdaptor(values);
+  if (typeof remote === 'string') {
+    process.stderr.write(`${remote}\n${USAGE}\n`);
+    return 2;
+  }
+  const names = values.scenario ?? (remote ? REMOTE_SCENARIOS : Object.keys(SCENARIOS));
   const unknown = names.filter((n) => !SCENARIOS[n]);
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario ${unknown.join(', ')}\n${USAGE}\n`);
+    return 2;
+  }
+  const local = remote ? names.filter((n) => !REMOTE_SCENARIOS.includes(n)) : [];
+  if (local.length > 0) {
+    process.stderr.write(`${local.join(', ')} read the daemon's own RSS, CPU and event loop: run without --url so bench starts the daemon\n${USAGE}\n`);
     return 2;
   }
   const durationS = values.duration === undefined ? undefined : Number(values.duration);
@@ -51,20 +68,21 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const out = path.resolve(values.out);
-  const targetEntry = values['no-build'] ? undefined : await compiledTarget();
+  const targetEntry = values['no-build'] || remote ? undefined : await compiledTarget();
   let failed = 0;
   for (const name of names) {
     process.stderr.write(`bench: ${name}\n`);
     let result;
     try {
-      result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}) });
+      result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}), ...(remote ? { remote } : {}) });
     } catch (err) {
       // The other scenarios still run: a long run should not be lost to one failure.
       failed += 1;
       process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
       continue;
     }
-    if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
+    if (remote) result.notes.push(`the adaptor at ${remote.url} was driven as it runs (started elsewhere); the bare server ran on this machine`);
+    else if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
     await writeScenario(out, result);
     // Rewritten after each scenario, so a run cut short still leaves what it measured.
     await writeSummary(out);
@@ -72,6 +90,22 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`summary: ${JSON.stringify(await writeSummary(out))}\n`);
   return failed > 0 ? 1 : 0;
+}
+
+/** The running adaptor `--url` names, an error to print, or undefined without --url. */
+async function remoteAdaptor(values: { url?: string; emulator?: string; ca?: string }): Promise<RemoteAdaptor | string | undefined> {
+  if (values.url === undefined) return values.emulator || values.ca ? '--emulator and --ca go with --url' : undefined;
+  if (!URL.canParse(values.url) || new URL(values.url).protocol !== 'https:') return `--url ${values.url}: give the adaptor's WebEx URL, https://HOST:PORT/PATH`;
+  if (!values.emulator || !URL.canParse(values.emulator)) return '--url needs --emulator CONTROL_URL: the bridge side is played through the emulator\'s control interface';
+  let ca: string | undefined;
+  if (values.ca) {
+    try {
+      ca = await readFile(values.ca, 'utf8');
+    } catch (err) {
+      return `--ca ${values.ca}: ${(err as Error).message}`;
+    }
+  }
+  return { url: values.url, emulatorControl: values.emulator, ...(ca ? { ca } : {}) };
 }
 
 /**

@@ -1,10 +1,13 @@
 /**
- * The command-throughput client: posts ready-made W2A bodies over kept-alive HTTPS at a set
- * rate (open loop: a slow answer does not slow the sending) and times each Confirmation. The
- * same client drives the adaptor and the bare server, so their ratio compares servers only.
+ * The command-throughput client: posts W2A bodies over kept-alive HTTPS at a set rate (open
+ * loop: a slow answer does not slow the sending) and times each Confirmation. The sending runs
+ * in a worker thread (load-worker.ts) over a minimal HTTP/1.1 client (http1-pool.ts), so the
+ * client is not what a run measures: the same client drives the adaptor and the bare server,
+ * and their ratio compares servers only.
  */
-import https from 'node:https';
-import { Latencies } from './latency.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 export interface StepResult {
   offeredPerSecond: number;
@@ -15,90 +18,76 @@ export interface StepResult {
   maxMs: number;
   /** Answers other than HTTP 200 + Confirmation 0, and requests that failed. */
   failed: number;
-  /** Sends skipped because the in-flight cap was reached: the target could not keep up. */
+  /** Sends skipped because too many were waiting for a connection: the target could not keep up. */
   skipped: number;
 }
 
-/** Sending is spread over slices of this length. */
-const SLICE_MS = 5;
-const MAX_IN_FLIGHT = 2_000;
-const CONNECTIONS = 32;
-const RESULT_ZERO = /<Confirmation\s+Result="0"/;
+/** In a template, replaced by a fresh TransID and MsgID on each send. */
+export const TRANS_SLOT = 'TRANSSLOT';
+export const MSG_SLOT = 'MSGSLOT';
+
+/** What each send posts: the templates in turn, their slots filled with ids unique to `tag`. */
+export interface Bodies {
+  templates: string[];
+  tag: string;
+}
+
+export interface LoadWorkerData {
+  url: string;
+  ca?: string;
+  connections: number;
+}
+
+export type StepRequest = { type: 'step'; perSecond: number; seconds: number } & Bodies;
+export type WorkerRequest = StepRequest | { type: 'close' };
+export type WorkerReply = { type: 'result'; result: StepResult } | { type: 'error'; message: string };
+
+/** Kept-alive connections: enough that a few ms of answer time never caps the offered rate. */
+export const CONNECTIONS = 64;
 
 export class LoadClient {
-  readonly #url: URL;
-  readonly #agent: https.Agent;
+  readonly #worker: Worker;
 
-  constructor(url: string, ca: string) {
-    this.#url = new URL(url);
-    this.#agent = new https.Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
-  }
-
-  /** One step at `perSecond` for `seconds`; `body()` makes each request body. */
-  async step(perSecond: number, seconds: number, body: () => string): Promise<StepResult> {
-    const latencies = new Latencies();
-    let inFlight = 0;
-    let failed = 0;
-    let skipped = 0;
-    let sent = 0;
-    const started = performance.now();
-    const endAt = started + seconds * 1_000;
-    let settleAll: () => void = () => {};
-    const allSettled = new Promise<void>((resolve) => (settleAll = resolve));
-    let sending = true;
-    const settle = (): void => {
-      inFlight -= 1;
-      if (!sending && inFlight === 0) settleAll();
-    };
-    const sendOne = (): void => {
-      if (inFlight >= MAX_IN_FLIGHT) {
-        skipped += 1;
-        return;
-      }
-      inFlight += 1;
-      const t0 = performance.now();
-      const payload = body();
-      const req = https.request(this.#url, { method: 'POST', agent: this.#agent, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          if (res.statusCode === 200 && RESULT_ZERO.test(text)) latencies.add(performance.now() - t0);
-          else failed += 1;
-          settle();
-        });
-      });
-      req.on('error', () => {
-        failed += 1;
-        settle();
-      });
-      req.end(payload);
-    };
-    while (performance.now() < endAt) {
-      const due = Math.floor(((performance.now() - started) / 1_000) * perSecond);
-      while (sent < due) {
-        sent += 1;
-        sendOne();
-      }
-      await new Promise((resolve) => setTimeout(resolve, SLICE_MS));
+  constructor(url: string, ca?: string, connections = CONNECTIONS) {
+    const data: LoadWorkerData = { url, connections, ...(ca ? { ca } : {}) };
+    const here = fileURLToPath(import.meta.url);
+    if (path.extname(here) === '.js') {
+      this.#worker = new Worker(path.join(path.dirname(here), 'load-worker.js'), { workerData: data });
+    } else {
+      // From a checkout: a .ts entry point is not run through tsx's hooks on Node 20; a dynamic import from it is.
+      const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+      const worker = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
+      this.#worker = new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${worker}); })`, { eval: true, workerData: data });
     }
-    sending = false;
-    if (inFlight === 0) settleAll();
-    await allSettled;
-    const elapsedS = (performance.now() - started) / 1_000;
-    const summary = latencies.summary();
-    return {
-      offeredPerSecond: perSecond,
-      achievedPerSecond: Math.round(latencies.count / elapsedS),
-      p50Ms: summary.p50Ms,
-      p99Ms: summary.p99Ms,
-      maxMs: summary.maxMs,
-      failed,
-      skipped,
-    };
   }
 
-  close(): void {
-    this.#agent.destroy();
+  /** One step at `perSecond` for `seconds`. */
+  step(perSecond: number, seconds: number, bodies: Bodies): Promise<StepResult> {
+    return new Promise((resolve, reject) => {
+      const onReply = (reply: WorkerReply): void => {
+        done();
+        if (reply.type === 'result') resolve(reply.result);
+        else reject(new Error(`load client: ${reply.message}`));
+      };
+      const onError = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      const done = (): void => {
+        this.#worker.off('message', onReply);
+        this.#worker.off('error', onError);
+      };
+      this.#worker.on('message', onReply);
+      this.#worker.on('error', onError);
+      this.#worker.postMessage({ type: 'step', perSecond, seconds, ...bodies } satisfies StepRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
+    const timer = setTimeout(() => void this.#worker.terminate(), 5_000);
+    await exited;
+    clearTimeout(timer);
   }
 }

@@ -21,6 +21,15 @@ export interface ScenarioSettings {
   durationS?: number;
   /** What runs the daemon and the bare server (a compiled copy for the recorded figures). */
   targetEntry?: TargetEntry;
+  /** An adaptor already running, driven instead of one the bench starts. */
+  remote?: RemoteAdaptor;
+}
+
+/** A running adaptor: its WebEx URL, its bridge emulator's control interface, its CA (PEM). */
+export interface RemoteAdaptor {
+  url: string;
+  emulatorControl: string;
+  ca?: string;
 }
 
 export interface ScenarioResult {
@@ -84,7 +93,9 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 export const MB = 2 ** 20;
 export const toMb = (bytes: number): number => Math.round(bytes / MB);
 
-/** The harness option carrying the settings' target entry, when there is one. */
-export function entry(settings: ScenarioSettings): { targetEntry?: TargetEntry } {
-  return settings.targetEntry ? { targetEntry: settings.targetEntry } : {};
+/** The harness options the settings decide: the target entry, or the running adaptor to drive. */
+export function entry(settings: ScenarioSettings): { targetEntry?: TargetEntry; url?: string; emulatorControl?: string; ca?: string } {
+  const { remote, targetEntry } = settings;
+  if (remote) return { url: remote.url, emulatorControl: remote.emulatorControl, ...(remote.ca ? { ca: remote.ca } : {}) };
+  return targetEntry ? { targetEntry } : {};
 }
