@@ -202,7 +202,26 @@ export function decodeCommands(ctx: DecodeContext, body: Uint8Array | string, op
   });
 }
 
+/**
+ * The Confirmation exactly as this codec writes it (and WebEx's examples show it), with a
+ * TransID that needs no escaping: such a document is well-formed and valid by construction,
+ * so it is read with one regular expression instead of a parse (~0.07 ms, once per A2W post).
+ * Anything else takes the full path.
+ */
+const CANONICAL_CONFIRMATION = new RegExp(
+  `^<${ENVELOPE.root} Name="${ENVELOPE.name}" Version="${ENVELOPE.version.replace('.', '\\.')}">\\s*` +
+  `<${ENVELOPE.transId}>([A-Za-z0-9._:@/+=-]*)</${ENVELOPE.transId}>\\s*` +
+  `<${ENVELOPE.confirmation} ${ENVELOPE.result}="([0-9]+)"></${ENVELOPE.confirmation}>\\s*</${ENVELOPE.root}>\\s*$`,
+);
+
 export function decodeConfirmation(ctx: DecodeContext, body: Uint8Array | string): ConfirmationDecodeResult {
+  const canonical = typeof body === 'string' ? CANONICAL_CONFIRMATION.exec(body) : null;
+  if (canonical) {
+    const result = Number(canonical[2]);
+    if ((ENVELOPE.confirmationResult.values as readonly number[]).includes(result)) {
+      return { ok: true, transId: canonical[1]!, result: result as ConfirmationResult };
+    }
+  }
   const decoded = withEnvelope(ctx, body, undefined, ({ transId, children, names }): ConfirmationDecodeResult => {
     const confirmation = children[1];
     if (children.length !== 2 || confirmation === undefined || names[1] !== ENVELOPE.confirmation) {

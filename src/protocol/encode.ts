@@ -1,11 +1,10 @@
 /**
- * Encoding: typed messages -> one TSP document under wire names, written by xml2js (which
- * escapes attribute values), then validated against the same DTD the decoder uses, so the
+ * Encoding: typed messages -> one TSP document under wire names, written out with text and
+ * attribute values escaped, then validated against the same DTD the decoder uses, so the
  * adaptor never posts what it would itself refuse.
  *
  * A bad message here is a bug in the caller, so it throws TspEncodeError naming the field.
  */
-import { Builder } from 'xml2js';
 import type { ErrorDetail } from 'libxml2-wasm';
 import { TspEncodeError } from './api.js';
 import { ENVELOPE, MESSAGES, attributesOf, specOf, type MessageType } from './catalogue.js';
@@ -21,27 +20,36 @@ export interface EncodeContext {
   readonly isAllowedWbxHost: HostPolicy;
 }
 
-type Child = Record<string, string | { $: Record<string, string> }>;
+/** One message element: its wire name and attributes, in declaration order. */
+type Element = readonly [name: string, attributes: Record<string, string>];
 
-const ROOT_OPEN = `<${ENVELOPE.root}>`;
 const ROOT_OPEN_WITH_ATTRIBUTES = `<${ENVELOPE.root} Name="${ENVELOPE.name}" Version="${ENVELOPE.version}">`;
+const INDENT = '\n  ';
+/** What XML 1.0 cannot carry at all: C0 controls but tab, LF and CR; U+FFFE/F; lone surrogates. */
+const ILLEGAL_CHAR = /[\0-\x08\x0B\f\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
+const TEXT_SPECIAL = /[&<>\r]/g;
+const ATTRIBUTE_SPECIAL = /[&<"\t\n\r]/g;
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\t': '&#x9;', '\n': '&#xA;', '\r': '&#xD;' };
+const escapeOne = (ch: string): string => ESCAPES[ch]!;
 
-// xml2js writes children in order only when given an array, and an array root cannot carry
-// attributes; the root's attributes are constants, so they are put in after rendering.
-// allowEmpty (an xmlbuilder option @types/xml2js does not list) writes `<X a="1"></X>`, the
-// form the guide's senders use.
-const RENDER_OPTIONS = { pretty: true, indent: '  ', newline: '\n', allowEmpty: true };
-const builder = new Builder({ rootName: ENVELOPE.root, headless: true, renderOpts: RENDER_OPTIONS });
-
-function render(children: readonly Child[]): string {
-  let xml: string;
-  try {
-    xml = builder.buildObject(children);
-  } catch (err) {
-    // xmlbuilder refuses characters XML cannot carry.
-    throw new TspEncodeError(`cannot write the document: ${(err as Error).message}`, { cause: err });
+/**
+ * Written directly, in the layout the guide's examples use (two-space indent, `<X a="1"></X>`),
+ * escaping as an XML writer does; a string builder costs ~0.15 ms a document, once per A2W post.
+ */
+function render(transId: string, elements: readonly Element[]): string {
+  let xml = `${ROOT_OPEN_WITH_ATTRIBUTES}${INDENT}<${ENVELOPE.transId}>${escaped(transId, TEXT_SPECIAL)}</${ENVELOPE.transId}>`;
+  for (const [name, attributes] of elements) {
+    xml += `${INDENT}<${name}`;
+    for (const key in attributes) xml += ` ${key}="${escaped(attributes[key]!, ATTRIBUTE_SPECIAL)}"`;
+    xml += `></${name}>`;
   }
-  return ROOT_OPEN_WITH_ATTRIBUTES + xml.slice(ROOT_OPEN.length);
+  return `${xml}\n</${ENVELOPE.root}>`;
+}
+
+function escaped(value: string, special: RegExp): string {
+  const illegal = ILLEGAL_CHAR.exec(value);
+  if (illegal) throw new TspEncodeError(`cannot write the document: a character XML cannot carry at index ${illegal.index} of '${value}'`);
+  return value.replace(special, escapeOne);
 }
 
 function wireAttributes(ctx: EncodeContext, message: TspMessage): Record<string, string> {
@@ -86,16 +94,16 @@ export function encodeMessages(ctx: EncodeContext, transId: string, messages: re
   if (messages.length === 0) throw new TspEncodeError('a transaction carries at least one message');
   const idProblem = valueProblem(ENVELOPE.transIdSpec, transId, ctx.isAllowedWbxHost);
   if (idProblem) throw new TspEncodeError(`${ENVELOPE.transId} ${idProblem}`);
-  const children: Child[] = [{ [ENVELOPE.transId]: transId }];
+  const elements: Element[] = [];
   let direction: string | undefined;
   for (const message of messages) {
     if (!Object.hasOwn(MESSAGES, message.type)) throw new TspEncodeError(`no message type ${String(message.type)}`);
     const type = message.type as MessageType;
     direction ??= specOf(type).direction;
     if (specOf(type).direction !== direction) throw new TspEncodeError(`${type} cannot share a document with ${direction} messages`);
-    children.push({ [ctx.names.element.get(type) ?? type]: { $: wireAttributes(ctx, message) } });
+    elements.push([ctx.names.element.get(type) ?? type, wireAttributes(ctx, message)]);
   }
-  const xml = render(children);
+  const xml = render(transId, elements);
   assertValid(ctx, xml);
   return xml;
 }
@@ -103,5 +111,5 @@ export function encodeMessages(ctx: EncodeContext, transId: string, messages: re
 export function encodeConfirmation(transId: string, result: ConfirmationResult): string {
   if (!ENVELOPE.confirmationResult.values.includes(result)) throw new TspEncodeError(`no Confirmation Result ${String(result)}`);
   // A refused body may not have had a TransID; the Confirmation still carries the element.
-  return render([{ [ENVELOPE.transId]: transId }, { [ENVELOPE.confirmation]: { $: { [ENVELOPE.result]: String(result) } } }]);
+  return render(transId, [[ENVELOPE.confirmation, { [ENVELOPE.result]: String(result) }]]);
 }
