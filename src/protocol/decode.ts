@@ -211,7 +211,7 @@ export function decodeCommands(ctx: DecodeContext, body: Uint8Array | string, op
 const CANONICAL_CONFIRMATION = new RegExp(
   `^<${ENVELOPE.root} Name="${ENVELOPE.name}" Version="${ENVELOPE.version.replace('.', '\\.')}">\\s*` +
   `<${ENVELOPE.transId}>([A-Za-z0-9._:@/+=-]*)</${ENVELOPE.transId}>\\s*` +
-  `<${ENVELOPE.confirmation} ${ENVELOPE.result}="([0-9]+)"></${ENVELOPE.confirmation}>\\s*</${ENVELOPE.root}>\\s*$`,
+  `<${ENVELOPE.confirmation} ${ENVELOPE.result}="([0-9])"></${ENVELOPE.confirmation}>\\s*</${ENVELOPE.root}>\\s*$`,
 );
 
 export function decodeConfirmation(ctx: DecodeContext, body: Uint8Array | string): ConfirmationDecodeResult {
