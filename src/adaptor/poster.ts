@@ -13,9 +13,11 @@
  * is not verified, so a local WebEx simulator with its own self-signed certificate works
  * out of the box; nothing off the machine ever benefits from it.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { urlToHttpOptions } from 'node:url';
 import type { A2WPoster } from './engine.js';
 
 export const POSTER_ERROR_CODES = {
@@ -51,12 +53,16 @@ export interface PosterOptions {
 /** More than a Confirmation ever needs; a bigger answer is cut, not buffered. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const CONTENT_TYPE = 'text/xml; charset=utf-8';
+/** WebEx servers whose request options are kept; far more than a deployment talks to. */
+const MAX_TARGETS = 1_024;
 
 export class HttpPoster {
   #options: PosterOptions;
   #httpsAgent: https.Agent;
   #loopbackAgent: https.Agent;
   #httpAgent: http.Agent;
+  readonly #signals = new WeakSet<AbortSignal>();
+  readonly #targets = new Map<string, { module: typeof http | typeof https; options: http.RequestOptions }>();
 
   constructor(options: PosterOptions) {
     this.#options = options;
@@ -82,27 +88,41 @@ export class HttpPoster {
     if (!this.#options.isAllowed(url)) {
       return Promise.reject(new PosterError('A2W_ERR_HOST_NOT_ALLOWED', url));
     }
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const agent = !secure ? this.#httpAgent : isLoopback(target.hostname) ? this.#loopbackAgent : this.#httpsAgent;
+    const { module, options } = this.#target(url);
     const payload = Buffer.from(body, 'utf8');
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(new PosterError('A2W_ERR_ABORTED', url, { cause: signal.reason }));
+    // A caller's signal (the outbox's) is shared by every post in flight, each listening once.
+    if (signal && !this.#signals.has(signal)) {
+      setMaxListeners(0, signal);
+      this.#signals.add(signal);
+    }
 
     return new Promise((resolve, reject) => {
+      // One timer and one listener per post: AbortSignal.timeout + AbortSignal.any cost more
+      // than the rest of a kept-alive post together.
+      let failure: 'timeout' | 'aborted' | undefined;
+      const timer = setTimeout(() => {
+        failure = 'timeout';
+        request.destroy(new Error(`no answer within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      const onAbort = (): void => {
+        failure ??= 'aborted';
+        request.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settled = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       const fail = (err: unknown): void => {
-        if (timeout.aborted) reject(new PosterError('A2W_ERR_TIMEOUT', `${url} after ${opts.timeoutMs} ms`, { cause: err }));
-        else if (signal.aborted) reject(new PosterError('A2W_ERR_ABORTED', url, { cause: err }));
+        settled();
+        if (failure === 'timeout') reject(new PosterError('A2W_ERR_TIMEOUT', `${url} after ${opts.timeoutMs} ms`, { cause: err }));
+        else if (failure === 'aborted') reject(new PosterError('A2W_ERR_ABORTED', url, { cause: err }));
         else reject(new PosterError('A2W_ERR_NETWORK', `${url}: ${(err as Error).message}`, { cause: err }));
       };
-      const request = (secure ? https : http).request(
-        target,
-        {
-          method: 'POST',
-          agent,
-          signal,
-          headers: { 'content-type': CONTENT_TYPE, 'content-length': payload.length, accept: 'text/xml' },
-        },
+      const request = module.request(
+        { ...options, headers: { 'content-type': CONTENT_TYPE, 'content-length': payload.length, accept: 'text/xml' } },
         (response) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -113,6 +133,7 @@ export class HttpPoster {
           });
           response.on('error', fail);
           response.on('end', () => {
+            settled();
             const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
             resolve({
               status: response.statusCode ?? 0,
@@ -125,6 +146,20 @@ export class HttpPoster {
       request.on('error', fail);
       request.end(payload);
     });
+  }
+
+  /** The request options of a WebEx URL, parsed once: a conference posts to the same URL all its life. */
+  #target(url: string): { module: typeof http | typeof https; options: http.RequestOptions } {
+    let target = this.#targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      const secure = parsed.protocol === 'https:';
+      const agent = !secure ? this.#httpAgent : isLoopback(parsed.hostname) ? this.#loopbackAgent : this.#httpsAgent;
+      target = { module: secure ? https : http, options: { ...urlToHttpOptions(parsed), method: 'POST', agent } };
+      if (this.#targets.size >= MAX_TARGETS) this.#targets.clear();
+      this.#targets.set(url, target);
+    }
+    return target;
   }
 }
 

@@ -63,6 +63,8 @@ export class SqliteStore implements Store {
   #syncing = false;
   readonly #walFd: number;
   #closed = false;
+  /** Runs `work` in a transaction, or in a savepoint when one is open. */
+  readonly #inTransaction: <T>(work: () => T) => T;
   #stmt;
 
   constructor(file: string) {
@@ -74,6 +76,8 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
     this.#walFd = openSync(`${file}-wal`, 'r');
     const db = this.#db;
+    // Wrapped once: better-sqlite3 builds four wrappers per `transaction()`, ~0.05 ms a call.
+    this.#inTransaction = db.transaction((work: () => unknown) => work()) as <T>(work: () => T) => T;
     this.#stmt = {
       insertTrans: db.prepare('INSERT OR IGNORE INTO transactions (trans_id, result, received_at) VALUES (?, ?, ?)'),
       transResult: db.prepare('SELECT result FROM transactions WHERE trans_id = ?').pluck(),
@@ -208,16 +212,16 @@ export class SqliteStore implements Store {
     this.#queue = [];
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      this.#db.transaction(() => {
+      this.#inTransaction(() => {
         for (const p of batch) {
           try {
             // A nested transaction is a savepoint: a failing call rolls back only its own work.
-            outcomes.push({ ok: true, value: this.#db.transaction(p.work)() });
+            outcomes.push({ ok: true, value: this.#inTransaction(p.work) });
           } catch (err) {
             outcomes.push({ ok: false, value: err });
           }
         }
-      })();
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
