@@ -1,12 +1,12 @@
 /**
  * One cluster member as a child process, for the kill runs: reads its configuration as JSON
  * from TSP_HA_CONFIG, prints `READY <url>` once it listens and `STATUS <json>` every
- * STATUS_INTERVAL_MS (role, lease, take-overs, fencing refusals), stops on SIGTERM.
+ * STATUS_INTERVAL_MS (role, each bridge's role and lease, take-overs, fencing refusals), stops on SIGTERM.
  */
 import { ClusterDaemon } from '../../src/adaptor/cluster/cluster-daemon.js';
 import { parseConfig } from '../../src/adaptor/config.js';
 
-const STATUS_INTERVAL_MS = 100;
+const STATUS_INTERVAL_MS = 50;
 
 const config = parseConfig(JSON.parse(process.env.TSP_HA_CONFIG ?? '{}') as unknown, { source: 'TSP_HA_CONFIG', env: {} });
 const daemon = await ClusterDaemon.start(config);

@@ -1,75 +1,84 @@
 /**
  * Redis fails over under Sentinel and nothing acknowledged is lost: a master with the
  * durability settings of docs/high-availability.md (append-only file, min-replicas-to-write),
- * one replica, three Sentinels; the store writes with WAIT 1, the master is SIGKILLed, the
- * replica is promoted and the store (through the Sentinels) finds every acknowledged
- * transaction there.
+ * replicas, three Sentinels; writes go with WAIT 1 and the master is SIGKILLed.
+ *
+ * Two adaptor instances in front of two bridges (two replicas, so the promoted master still has
+ * one to WAIT for): meetings run while the master dies; the instances follow the Sentinels to
+ * the new master by themselves and go on, every command confirmed before, during or after the
+ * fail-over is carried out exactly once, and a TransID acknowledged before it is still known.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import pino from 'pino';
-import { connectRedis } from '../../src/adaptor/cluster/redis-connection.js';
-import { parseConfig } from '../../src/adaptor/config.js';
-import { RedisStore } from '../../src/adaptor/store/redis-store.js';
+import { after, test } from 'node:test';
+import { w2a } from '../e2e/support.js';
 import { startRedis, type RedisServer } from './redis-server.js';
+import { MeetingLoad, verify } from './meetings.js';
+import { startCluster, waitFor, waitForOwners } from './support.js';
 
-const TRANSACTIONS = 20;
 const FAILOVER_LIMIT_MS = 20_000;
 const servers: RedisServer[] = [];
-let master: RedisServer;
-let replica: RedisServer;
 
-before(async () => {
-  master = await startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--min-replicas-to-write', '1', '--min-replicas-max-lag', '5']);
-  replica = await startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--replicaof', '127.0.0.1', String(master.port)]);
-  servers.push(master, replica);
-  for (let i = 0; i < 3; i++) servers.push(await startRedis([], { sentinelOf: master.port }));
-});
+const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--min-replicas-to-write', '1', '--min-replicas-max-lag', '5'];
+
+/** A master, `replicas` replicas (with the master's settings, for when one is promoted) and three Sentinels. */
+async function sentinelSet(replicas: number): Promise<{ master: RedisServer; replicas: RedisServer[]; sentinels: RedisServer[] }> {
+  const m = await startRedis([...DURABLE, '--repl-diskless-sync-delay', '0']);
+  servers.push(m);
+  const rs: RedisServer[] = [];
+  for (let i = 0; i < replicas; i++) rs.push(await startRedis([...DURABLE, '--replicaof', '127.0.0.1', String(m.port)]));
+  servers.push(...rs);
+  const sentinels: RedisServer[] = [];
+  for (let i = 0; i < 3; i++) sentinels.push(await startRedis([], { sentinelOf: m.port }));
+  servers.push(...sentinels);
+  // WAIT needs the replicas in sync: wait for them before the adaptors write.
+  const probe = m.client();
+  await waitFor(async () => ((await probe.info('replication')).match(/state=online/g) ?? []).length === replicas, 10_000, 'replicas in sync');
+  return { master: m, replicas: rs, sentinels };
+}
+
 after(async () => {
   for (const s of servers) await s.stop();
 });
 
-test('after the master is killed, the promoted replica has every transaction the store acknowledged', async () => {
-  const config = parseConfig({
-    store: { kind: 'redis', redis: { sentinels: servers.slice(2).map((s) => ({ host: '127.0.0.1', port: s.port })), waitReplicas: 1, commandTimeoutMs: 1_000 } },
-  }, { source: 'sentinel test', env: {} });
-  const redis = await connectRedis(config.store.redis, pino({ level: 'silent' }), 'sentinel-test');
+test('two instances follow the Sentinels to the promoted master and go on; every command confirmed around the fail-over is carried out once', async () => {
+  const set = await sentinelSet(2);
+  const stack = await startCluster(2, 'sentinel-cluster', {
+    redis: set.master,
+    redisConfig: { sentinels: set.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), waitReplicas: 1, waitTimeoutMs: 1_000, commandTimeoutMs: 1_000 },
+  });
   try {
-    const store = new RedisStore(redis, { group: 'sentinel', bridgeId: 'bridge-1', waitReplicas: { replicas: 1, timeoutMs: 2_000 } });
-    // The replica must be in sync before WAIT can succeed.
-    const deadline = Date.now() + FAILOVER_LIMIT_MS;
-    const acknowledged: string[] = [];
-    for (let i = 0; i < TRANSACTIONS; i++) {
-      const transId = `sentinel-${i}`;
-      for (;;) {
-        try {
-          const outcome = await store.recordTransaction({ transId, messages: [], receivedAt: i, result: 0 });
-          assert.equal(outcome.kind, 'recorded');
-          acknowledged.push(transId);
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
-    await master.stop();
-    // Every acknowledged TransID is a repeat on the promoted master.
-    for (const transId of acknowledged) {
-      for (;;) {
-        try {
-          const outcome = await store.recordTransaction({ transId, messages: [], receivedAt: 0, result: 0 });
-          assert.equal(outcome.kind, 'repeat', `${transId} was acknowledged before the fail-over and must still be known`);
-          break;
-        } catch (err) {
-          if (err instanceof assert.AssertionError || Date.now() > deadline + FAILOVER_LIMIT_MS) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
-    const role = await redis.call('ROLE') as [string];
-    assert.equal(role[0], 'master');
+    await waitForOwners(stack, FAILOVER_LIMIT_MS);
+    const load = new MeetingLoad(stack.sims[0]!, () => stack.sims);
+    // Before: the replicas must be in sync for WAIT; WebEx's retries cover that.
+    await Promise.all([1, 2, 3].map((n) => load.meeting(n)));
+    const early = w2a(stack.sims[0]!).create('before-fail-over', '72000001');
+    const earlyTransId = stack.sims[0]!.newId('trans');
+    await waitFor(async () => (await stack.sims[1]!.send([early], { transId: earlyTransId })).result === 0, FAILOVER_LIMIT_MS, 'a create confirmed before the fail-over');
+    let running = true;
+    const during = load.run(3, () => running, 10);
+    await waitFor(() => load.confirmed.length >= 20, FAILOVER_LIMIT_MS, 'meetings under way');
+    await set.master.stop();
+    await waitFor(async () => {
+      const role = await set.replicas[0]!.client().call('ROLE') as [string];
+      const other = await set.replicas[1]!.client().call('ROLE') as [string];
+      return role[0] === 'master' || other[0] === 'master';
+    }, FAILOVER_LIMIT_MS, 'a replica promoted');
+    const confirmedAtFailOver = load.confirmed.length;
+    await waitFor(() => load.confirmed.length >= confirmedAtFailOver + 10, FAILOVER_LIMIT_MS, 'commands confirmed on the promoted master');
+    running = false;
+    await during;
+    await waitForOwners(stack, FAILOVER_LIMIT_MS);
+    for (const m of stack.members) assert.equal(m!.member.status().redis, 'ready', 'the instance reconnected to the new master');
+    const repeats = stack.members.reduce((n, m) => n + m!.member.status().intake.repeats, 0);
+    assert.equal((await stack.sims[0]!.send([early], { transId: earlyTransId })).result, 0);
+    assert.equal(stack.members.reduce((n, m) => n + m!.member.status().intake.repeats, 0), repeats + 1, 'the TransID acknowledged before the fail-over is known to the new master');
+    assert.equal(stack.bridges.tally.count('createConference', '72000001'), 1);
+    const verdict = verify(load, stack.bridges.tally, stack.sims[0]!);
+    assert.deepEqual(verdict.lost, [], 'nothing acknowledged is lost');
+    assert.deepEqual(verdict.doubled, []);
+    assert.equal(verdict.missingResponses, 0);
+    assert.equal(verdict.responsesUnderTwoTransIds, 0);
   } finally {
-    redis.disconnect();
+    await stack.close();
   }
 });

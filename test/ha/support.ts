@@ -20,6 +20,7 @@ import { startRedis, type RedisServer } from './redis-server.js';
 
 export const FAST_CLUSTER = { leaseMs: 1_500, renewMs: 300 };
 export const BRIDGE_IDS = ['bridge-1', 'bridge-2'] as const;
+const DIAL_OUT_RING_MS = 150;
 
 /** Two emulated bridges in this process, with every command that reaches them counted. */
 export class EmulatedBridges {
@@ -30,7 +31,8 @@ export class EmulatedBridges {
 
   async start(): Promise<void> {
     for (const id of BRIDGE_IDS) {
-      const emu = new Emulator({ username: 'tsp', password: 'tsp-emulator' });
+      // Dial-outs ring briefly so a meeting's script runs in well under a second.
+      const emu = new Emulator({ username: 'tsp', password: 'tsp-emulator', bridge: { ringMs: DIAL_OUT_RING_MS } });
       const ports = await emu.start();
       this.tally.watch(id, emu);
       this.#emulators.push(emu);
@@ -94,8 +96,12 @@ export interface ClusterStack {
   close(): Promise<void>;
 }
 
-export async function startCluster(count: number, group = 'test'): Promise<ClusterStack> {
-  const redis = await startRedis();
+/**
+ * `redis` is started here unless given (the master of a Sentinel set-up, say); `redisConfig` is
+ * the members' `store.redis` section (by default that server's URL).
+ */
+export async function startCluster(count: number, group = 'test', opts: { redis?: RedisServer; redisConfig?: Record<string, unknown> } = {}): Promise<ClusterStack> {
+  const redis = opts.redis ?? await startRedis();
   const bridges = new EmulatedBridges();
   await bridges.start();
   const keyPair = await testKeyPair();
@@ -103,7 +109,7 @@ export async function startCluster(count: number, group = 'test'): Promise<Clust
   const members: (ClusterDaemon | undefined)[] = [];
   const sims: WebexSim[] = [];
   const config = (i: number): Config => parseConfig(memberConfig(i, {
-    dir: dirs[i]!, redis: { url: `redis://127.0.0.1:${stack.redis.port}` }, bridges: bridges.config(), group,
+    dir: dirs[i]!, redis: opts.redisConfig ?? { url: `redis://127.0.0.1:${stack.redis.port}` }, bridges: bridges.config(), group,
   }), { source: 'ha test', env: {} });
   const startMember = async (i: number): Promise<ClusterDaemon> => {
     const member = await ClusterDaemon.start(config(i));
@@ -113,8 +119,9 @@ export async function startCluster(count: number, group = 'test'): Promise<Clust
   const stack: ClusterStack = {
     redis, bridges, members, sims, config, startMember,
     async close() {
-      for (const s of sims) await s.close();
+      // Members first: a drain may still deliver to the simulators.
       for (const m of members) await m?.stop('test finished');
+      for (const s of sims) await s.close();
       await bridges.close();
       await stack.redis.stop();
       for (const d of dirs) await rm(d, { recursive: true, force: true });
