@@ -119,6 +119,9 @@ for (let s = 0; s < STOPS; s++) {
   const victim = ownerOf(BRIDGE_IDS[s % BRIDGE_IDS.length]!)!;
   const owned = BRIDGE_IDS.filter((b) => roleOf(victim, b) === 'owner');
   const refusalsBefore = victim.status.fencingRefusals ?? 0;
+  // Work in flight on the victim when it freezes: meetings whose primary URL is the victim's.
+  const burst = [0, 1, 2].map((j) => load.meeting(1_000_000 + (s * 3 + j) * members.length + victim.index));
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * 100));
   const stoppedAt = Date.now();
   victim.child.kill('SIGSTOP');
   await waitUntil(() => owned.every((b) => { const o = ownerOf(b, victim); return o !== undefined && Number(o.status.at) > stoppedAt; }),
@@ -130,6 +133,7 @@ for (let s = 0; s < STOPS; s++) {
     bridges: owned, refusalsBefore, refusalsAfter: victim.status.fencingRefusals ?? 0,
     ownsAfter: BRIDGE_IDS.filter((b) => roleOf(victim, b) === 'owner' && ownerOf(b, victim) !== undefined),
   });
+  await Promise.all(burst);
   process.stderr.write(`stop ${s + 1}/${STOPS}: ${JSON.stringify(stopReports.at(-1))}\n`);
 }
 
@@ -162,7 +166,7 @@ const report = {
   takeOverMs: { p50: pct(50), p99: pct(99), max: sorted.at(-1) },
   commandsConfirmed: verdict.commandsConfirmed, byType: Object.fromEntries(byType), commandsUnconfirmed: load.unconfirmed,
   failedResults: load.confirmed.filter((c) => c.result !== 0).map((c) => `${c.type} ${c.key}: ${c.result}`),
-  bridgeCommandsCounted: bridges.tally.commands.length,
+  bridgeCommandsByOp: Object.fromEntries([...new Set(bridges.tally.commands.map((c) => c.op))].map((op) => [op, bridges.tally.commands.filter((c) => c.op === op).length])),
   lost: verdict.lost.length, lostDetail: verdict.lost, doubleExecuted: verdict.doubled.length, doubleDetail: verdict.doubled,
   missingResponses: verdict.missingResponses, responsesUnderTwoTransIds: verdict.responsesUnderTwoTransIds,
   notificationsUnderTwoTransIds: verdict.notificationsUnderTwoTransIds, retriedDeliveries: verdict.retriedDeliveries,
