@@ -30,7 +30,7 @@ import { KeepingInStep } from './conference/keeping-in-step.js';
 import { conferenceChanges, type BridgeView, type EngineEvents, type EngineSnapshot, type TimelineStep } from './conference/observation.js';
 import { ConferenceRegistry } from './conference/registry.js';
 import { SpeakingGate } from './conference/speaking-gate.js';
-import { promisedPorts, type ConferenceState } from './conference/state.js';
+import type { ConferenceState } from './conference/state.js';
 import { bridgeErrorCode } from './conference/results.js';
 import { CommandRunner } from './command-runner.js';
 import { EngineCounters } from './counters.js';
@@ -407,7 +407,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       model: driver.capabilities.model,
       link: driver.status,
       ports: health.ports ?? this.#ports.get(bridgeId),
-      promisedPorts: this.#registry.open(bridgeId).reduce((sum, c) => sum + promisedPorts(c), 0),
+      promisedPorts: this.#registry.promisedPorts(bridgeId),
       lastHeartbeatAt: health.lastHeartbeatAt,
     };
   }
@@ -503,7 +503,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       bridgeId: d.id,
       up: d.status.state === 'up',
       ports: d.health().ports ?? this.#ports.get(d.id),
-      promised: this.#registry.open(d.id).reduce((sum, c) => sum + promisedPorts(c), 0),
+      promised: this.#registry.promisedPorts(d.id),
     }));
   }
 

@@ -3,7 +3,7 @@
  * ExtConfID (current and former), by ConfKey (the live one), by bridge conference. The store
  * holds the same records durably; this is what the hot path reads.
  */
-import type { ConferenceState } from './state.js';
+import { promisedPorts, type ConferenceState } from './state.js';
 
 function bridgeKey(bridgeId: string, bridgeConfId: string): string {
   return `${bridgeId}\u0000${bridgeConfId}`;
@@ -15,6 +15,11 @@ export class ConferenceRegistry {
   #byExtConfID = new Map<string, string>();
   #liveByKey = new Map<string, string>();
   #byBridgeConf = new Map<string, string>();
+  /**
+   * Ports promised per bridge, kept as conferences are put and removed: admission asks on every
+   * create, and summing over every open conference made a top-of-the-hour storm quadratic.
+   */
+  #promised = new Map<string, number>();
 
   /** `onPut` sees every version kept, with the one it replaced (for observers of the engine). */
   constructor(onPut?: (before: ConferenceState | undefined, after: ConferenceState) => void) {
@@ -24,6 +29,8 @@ export class ConferenceRegistry {
   /** Keeps `conf` (replacing its earlier version) and updates the indexes. */
   put(conf: ConferenceState): void {
     const before = this.#byId.get(conf.confId);
+    if (before) this.#promise(before.bridgeId, -promisedPorts(before));
+    this.#promise(conf.bridgeId, promisedPorts(conf));
     this.#index(before, conf);
     this.#onPut?.(before, conf);
   }
@@ -56,10 +63,20 @@ export class ConferenceRegistry {
   remove(confId: string): void {
     const conf = this.#byId.get(confId);
     if (!conf) return;
+    this.#promise(conf.bridgeId, -promisedPorts(conf));
     this.#byId.delete(confId);
     for (const [ext, id] of this.#byExtConfID) if (id === confId) this.#byExtConfID.delete(ext);
     for (const [key, id] of this.#byBridgeConf) if (id === confId) this.#byBridgeConf.delete(key);
     if (this.#liveByKey.get(conf.confKey) === confId) this.#liveByKey.delete(conf.confKey);
+  }
+
+  /** Ports the open conferences on `bridgeId` are promised (state.ts `promisedPorts`), summed. */
+  promisedPorts(bridgeId: string): number {
+    return this.#promised.get(bridgeId) ?? 0;
+  }
+
+  #promise(bridgeId: string, ports: number): void {
+    if (ports !== 0) this.#promised.set(bridgeId, (this.#promised.get(bridgeId) ?? 0) + ports);
   }
 
   get(confId: string): ConferenceState | undefined {
