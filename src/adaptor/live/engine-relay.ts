@@ -10,13 +10,13 @@
  */
 import { TypedEmitter } from '../../common/typed-emitter.js';
 import type { EngineEvents, EngineSnapshot } from '../conference/observation.js';
-import type { Engine } from '../engine.js';
 import type { FeedSource } from './live-feed.js';
 
 /** How soon after a take-over or a step-down the console sees the new engine. */
 export const RELAY_POLL_MS = 250;
 
-type Watched = Pick<Engine, 'on' | 'off' | 'snapshot'>;
+/** An engine (or a stand-in emitting its observation events). */
+type Watched = Omit<FeedSource, 'onReplaced'>;
 
 export class EngineRelay extends TypedEmitter<EngineEvents> implements FeedSource {
   #current: () => readonly Watched[];
