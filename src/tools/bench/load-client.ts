@@ -13,6 +13,8 @@ export interface StepResult {
   offeredPerSecond: number;
   /** Confirmations with Result 0 per second of the step. */
   achievedPerSecond: number;
+  /** Confirmations with Result 0 in the step. */
+  confirmed: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;

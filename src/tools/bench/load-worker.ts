@@ -68,6 +68,7 @@ async function step(request: StepRequest): Promise<StepResult> {
   return {
     offeredPerSecond: perSecond,
     achievedPerSecond: Math.round(latencies.count / elapsedS),
+    confirmed: latencies.count,
     p50Ms: summary.p50Ms,
     p99Ms: summary.p99Ms,
     maxMs: summary.maxMs,

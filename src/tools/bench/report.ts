@@ -117,6 +117,9 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
     confirmP99Ms: figure(throughput, 'confirmP99Ms'),
     ceilingPerSecond: figure(throughput, 'ceilingPerSecond'),
     ceilingRatio: throughput ? ratio(throughput.figures.commandsPerSecond ?? 0, throughput.figures.ceilingPerSecond ?? 0) : null,
+    // CPU per command of the daemon and per request of the bare server: what the other work on a shared machine moves least.
+    daemonCpuUsPerCommand: figure(throughput, 'daemonCpuUsPerCommand'),
+    ceilingCpuUsPerRequest: figure(throughput, 'ceilingCpuUsPerRequest'),
     conferencesPerMinute: figure(storm, 'conferencesPerMinute'),
     createP99Ms: figure(storm, 'createP99Ms'),
     joinNotifyP99Ms: figure(storm, 'joinNotifyP99Ms'),

@@ -12,9 +12,13 @@ import { Harness, prepareDataDir, type BenchConference } from '../harness.js';
 import { CONNECTIONS, LoadClient, MSG_SLOT, TRANS_SLOT, type Bodies, type StepResult } from '../load-client.js';
 import { entry, measured, type ScenarioResult, type ScenarioSettings } from '../scenario.js';
 import { Target } from '../target.js';
+import type { TargetStats } from '../target-process.js';
 
 const CONFIRM_P99_LIMIT_MS = 20;
-const RATES_PER_S = [100, 200, 300, 400, 500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
+const RATES_PER_S = [
+  100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000, 1_250, 1_500, 1_750, 2_000, 2_500, 3_000, 3_500, 4_000, 5_000, 6_000, 7_000, 8_000,
+  10_000, 12_000, 15_000, 20_000, 25_000,
+];
 const SMOKE_RATE_PER_S = 100;
 const WARM_UP_RATE_PER_S = 200;
 /** The longest wait between steps for the A2W posts of the last one. */
@@ -42,8 +46,8 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
     const rates = settings.smoke ? [SMOKE_RATE_PER_S] : RATES_PER_S;
     const prepared = await prepareDataDir();
     const notes: string[] = [];
-    let adaptorSteps: StepResult[] = [];
-    let ceilingSteps: StepResult[] = [];
+    let adaptorSteps: MeasuredStep[] = [];
+    let ceilingSteps: MeasuredStep[] = [];
     try {
       const harness = await Harness.start({ prepared, ...entry(settings) });
       const codec = await createCodec();
@@ -54,7 +58,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         const body = bodies(conferences, codec.encode);
         const client = new LoadClient(harness.url, settings.remote ? settings.remote.ca : prepared.keyPair.cert);
         try {
-          adaptorSteps = await climb(client, rates, stepS, body, () => harness.drained(STEP_DRAIN_MS));
+          adaptorSteps = await climb(client, rates, stepS, body, () => harness.drained(STEP_DRAIN_MS), () => harness.stats());
         } finally {
           await client.close();
         }
@@ -69,7 +73,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
       try {
         const client = new LoadClient(ceiling.ready.url, prepared.keyPair.cert);
         try {
-          ceilingSteps = await climb(client, rates, stepS, BARE_BODIES, async () => undefined);
+          ceilingSteps = await climb(client, rates, stepS, BARE_BODIES, async () => undefined, () => ceiling.stats());
         } finally {
           await client.close();
         }
@@ -79,6 +83,10 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
     } finally {
       await rm(prepared.dataDir, { recursive: true, force: true });
     }
+    // CPU time of the target per command in its busiest step (the last, usually saturated):
+    // what caps it on one core, and what other work on a shared machine moves least.
+    const adaptorCpuUs = busiest(adaptorSteps)?.cpuUsPerCommand ?? 0;
+    const ceilingCpuUs = busiest(ceilingSteps)?.cpuUsPerCommand ?? 0;
     const adaptorBest = best(adaptorSteps);
     const ceilingBest = best(ceilingSteps);
     const commandsPerSecond = adaptorBest?.achievedPerSecond ?? 0;
@@ -95,6 +103,11 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         peakPerSecond: Math.max(0, ...adaptorSteps.map((s) => s.achievedPerSecond)),
         ceilingPeakPerSecond: Math.max(0, ...ceilingSteps.map((s) => s.achievedPerSecond)),
         stepSeconds: stepS,
+        daemonCpuUsPerCommand: adaptorCpuUs,
+        ceilingCpuUsPerRequest: ceilingCpuUs,
+        // One core's worth of each: the rate at which the process alone would be saturated.
+        daemonOneCorePerSecond: adaptorCpuUs ? Math.round(1e6 / adaptorCpuUs) : 0,
+        ceilingOneCorePerSecond: ceilingCpuUs ? Math.round(1e6 / ceilingCpuUs) : 0,
       },
       latencies: {},
       histograms: { bucketMs: 1, byName: {} },
@@ -109,6 +122,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
       notes: [
         `mix per 10 commands: 5 W2A_KeepAliveConference, 3 W2A_MuteUser, 1 W2A_LockConference, 1 W2A_AddToSubConference, over ${CONFERENCES} conferences with ${CALLERS} callers; each command is one transaction`,
         `steps of ${stepS} s, open loop over ${CONNECTIONS} kept-alive HTTP/1.1 connections from a worker thread of the bench process, latency counted from each command's due time; a step passes with p99 < ${CONFIRM_P99_LIMIT_MS} ms, every command confirmed 0 and >= ${ACHIEVED_SHARE * 100}% of the offered rate confirmed; the climb stops at the first step that fails`,
+        'CPU per command: the target process\'s CPU time (process.cpuUsage, including the daemon\'s A2W posts and its embedded emulator) over the commands confirmed in its busiest step; one core / that = the rate one event loop can carry, whatever else the machine runs',
         ...notes,
       ],
       detail: { adaptor: adaptorSteps, ceiling: ceilingSteps },
@@ -130,6 +144,13 @@ function bodies(conferences: BenchConference[], encode: (transId: string, messag
   return { templates: mixed, tag: randomBytes(3).toString('hex') };
 }
 
+/** A load step with the target's CPU time per command confirmed in it (µs; 0 when not read). */
+type MeasuredStep = StepResult & { cpuUsPerCommand: number };
+
+function busiest(steps: MeasuredStep[]): MeasuredStep | undefined {
+  return [...steps].sort((a, b) => b.achievedPerSecond - a.achievedPerSecond)[0];
+}
+
 function passed(step: StepResult): boolean {
   return step.p99Ms < CONFIRM_P99_LIMIT_MS && step.failed === 0 && step.skipped === 0 && step.achievedPerSecond >= step.offeredPerSecond * ACHIEVED_SHARE;
 }
@@ -139,16 +160,23 @@ function best(steps: StepResult[]): StepResult | undefined {
 }
 
 /** Rising steps until one fails, which is kept: it shows the knee. */
-async function climb(client: LoadClient, rates: number[], stepS: number, body: Bodies, between: () => Promise<unknown>): Promise<StepResult[]> {
-  // Not recorded: opens the kept-alive connections, whose TLS handshakes would be the first step's p99.
+async function climb(
+  client: LoadClient, rates: number[], stepS: number, body: Bodies, between: () => Promise<unknown>, stats: () => Promise<TargetStats | undefined>,
+): Promise<MeasuredStep[]> {
+  // Not recorded: warms the target up, whose first requests run unoptimised code.
   await client.step(WARM_UP_RATE_PER_S, 1, body);
   await between();
-  const steps: StepResult[] = [];
+  const steps: MeasuredStep[] = [];
   for (const rate of rates) {
-    const step = await client.step(rate, stepS, body);
-    steps.push(step);
-    process.stderr.write(`  ${rate}/s offered: ${step.achievedPerSecond}/s confirmed, p99 ${step.p99Ms} ms, failed ${step.failed}, skipped ${step.skipped}\n`);
+    const before = await stats();
+    const measured = await client.step(rate, stepS, body);
+    // Read before `between`: the daemon's A2W posts of the step are part of its cost.
     await between();
+    const after = await stats();
+    const cpuUs = before && after ? after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs : 0;
+    const step = { ...measured, cpuUsPerCommand: measured.confirmed > 0 ? Math.round(cpuUs / measured.confirmed) : 0 };
+    steps.push(step);
+    process.stderr.write(`  ${rate}/s offered: ${step.achievedPerSecond}/s confirmed, p99 ${step.p99Ms} ms, failed ${step.failed}, skipped ${step.skipped}, ${step.cpuUsPerCommand} us CPU each\n`);
     if (!passed(step)) break;
   }
   return steps;
