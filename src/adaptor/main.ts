@@ -14,7 +14,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import type { Registry } from 'prom-client';
 import type { BridgeDriver, DriverConfig } from '../bridges/driver.js';
 import { Emulator, type EmulatorPorts } from '../bridges/emulator/emulator.js';
 import { createDriver } from '../bridges/registry.js';
