@@ -42,7 +42,7 @@ export class Outbox {
   #policy: RetryPolicy;
   #lanes = new Map<string, Lane>();
   #inFlight = 0;
-  /** Posts under way with the recording of their outcome. */
+  /** Posts under way with the recording of their outcome (a delivery's record may outlive its post). */
   #sending = new Set<Promise<void>>();
   #state: 'running' | 'closed' = 'running';
   #abort = new AbortController();
@@ -124,15 +124,18 @@ export class Outbox {
         lane.timer = this.#deps.clock.setTimer(wait, () => this.#retryDue(lane));
         continue;
       }
-      const sending = this.#send(key, lane, head);
-      this.#sending.add(sending);
-      void sending.finally(() => this.#sending.delete(sending));
+      this.#track(this.#send(key, lane, head));
     }
     if (this.#lanes.size === 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#sending.add(work);
+    void work.finally(() => this.#sending.delete(work));
   }
 
   #retryDue(lane: Lane): void {
@@ -167,7 +170,11 @@ export class Outbox {
         lane.records.shift();
         if (verdict.kind === 'delivered') {
           counters.outboxDelivered++;
-          await store.outboxDelivered(record.id);
+          // The lane goes on without waiting for this write's fsync: if it is lost in a crash,
+          // the message is posted again with its TransID and WebEx ignores the repeat. The write
+          // is still tracked, so `inFlight()` (settled, drain) covers it.
+          this.#track(store.outboxDelivered(record.id).catch((err: unknown) =>
+            log().error({ err }, 'could not record an A2W message as delivered; it may be posted again after a restart')));
         } else {
           counters.deadLetters++;
           log().error({ url: record.url, attempts: record.attempts + 1, reason: verdict.reason, message: record.message },
