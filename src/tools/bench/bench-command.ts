@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { writeScenario, writeSummary } from './report.js';
 import type { RemoteAdaptor, Scenario } from './scenario.js';
-import type { TargetEntry } from './target.js';
+import { defaultTargetEntry, type TargetEntry } from './target.js';
 import { memory } from './scenarios/memory.js';
 import { steady } from './scenarios/steady.js';
 import { storm } from './scenarios/storm.js';
@@ -21,7 +21,7 @@ import { throughput } from './scenarios/throughput.js';
 const SCENARIOS: Record<string, Scenario> = { steady, memory, storm, throughput };
 /** What a running adaptor can be measured for: the others read the daemon's own process figures. */
 const REMOTE_SCENARIOS = ['storm', 'throughput'];
-const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR]
+const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR] [--cpu-prof DIR]
        [--url WEBEX_URL --emulator CONTROL_URL [--ca PEM_FILE]]   drive a running adaptor (${REMOTE_SCENARIOS.join(', ')} only)`;
 /** Where the compiled copy of the target goes (ignored by git). */
 const BUILD_DIR = 'bench/results/tmp/build';
@@ -40,6 +40,7 @@ export async function run(args: string[]): Promise<number> {
         url: { type: 'string' },
         emulator: { type: 'string' },
         ca: { type: 'string' },
+        'cpu-prof': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -68,7 +69,14 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const out = path.resolve(values.out);
-  const targetEntry = values['no-build'] || remote ? undefined : await compiledTarget();
+  if (remote && values['cpu-prof']) {
+    process.stderr.write(`--cpu-prof profiles a daemon bench starts: it cannot go with --url\n${USAGE}\n`);
+    return 2;
+  }
+  const built = values['no-build'] || remote ? undefined : await compiledTarget();
+  const profileDir = values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']);
+  // Each target process (daemon, bare server) writes its V8 CPU profile there when it exits.
+  const targetEntry = profileDir ? withCpuProfile(built ?? defaultTargetEntry(), profileDir) : built;
   let failed = 0;
   for (const name of names) {
     process.stderr.write(`bench: ${name}\n`);
@@ -81,8 +89,9 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
       continue;
     }
+    if (profileDir) result.notes.push(`profiled (--cpu-prof ${profileDir}): the profiler's own cost is in every figure`);
     if (remote) result.notes.push(`the adaptor at ${remote.url} was driven as it runs (started elsewhere); the bare server ran on this machine`);
-    else if (!targetEntry) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
+    else if (!built) result.notes.push('the daemon ran from the TypeScript sources through tsx (--no-build): its RSS includes the loader\'s share');
     await writeScenario(out, result);
     // Rewritten after each scenario, so a run cut short still leaves what it measured.
     await writeSummary(out);
@@ -90,6 +99,10 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`summary: ${JSON.stringify(await writeSummary(out))}\n`);
   return failed > 0 ? 1 : 0;
+}
+
+function withCpuProfile(entry: TargetEntry, dir: string): TargetEntry {
+  return { ...entry, execArgv: [...entry.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}`] };
 }
 
 /** The running adaptor `--url` names, an error to print, or undefined without --url. */

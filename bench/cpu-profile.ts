@@ -1,0 +1,86 @@
+/**
+ * `node --import tsx bench/cpu-profile.ts FILE.cpuprofile [TOP]`: what a V8 CPU profile of the
+ * daemon says, as text: the busy time by activity (each sample charged to the innermost frame
+ * that names one: the WebEx route, A2W posts, the store, the protocol, commands, the bridge
+ * driver and emulator, observers), then the functions with the most self and total time.
+ * Profiles come from `tsp-adaptor bench --cpu-prof DIR` (docs/benchmarks.md, "Profiling").
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Innermost match wins; the order only matters for frames two rules could both name. */
+const ACTIVITIES: [string, RegExp][] = [
+  ['bridge emulator', /bridges\/emulator\//],
+  ['bridge driver and link', /bridges\//],
+  ['A2W posts (poster, node http client)', /adaptor\/poster\.js|_http_client|_http_agent/],
+  ['A2W outbox', /outbox\/outbox\.js/],
+  ['store (SQLite)', /sqlite-store|better-sqlite3/],
+  ['observers (live feed, metrics)', /adaptor\/live\/|metrics\//],
+  ['commands and transitions', /command-runner|conference\//],
+  ['engine', /adaptor\/engine\.js/],
+  ['W2A route (express, tsp-route, Confirmation write)', /tsp-route|express|router\//],
+  ['HTTP server (node)', /_http_server|_http_common/],
+  ['protocol (decode, encode)', /protocol\//],
+];
+const LOOP_STATES = new Set(['(idle)', '(garbage collector)', '(program)']);
+
+const [file, topArg] = process.argv.slice(2);
+if (!file) {
+  process.stderr.write('usage: node --import tsx bench/cpu-profile.ts FILE.cpuprofile [TOP]\n');
+  process.exit(2);
+}
+const top = Number(topArg ?? 25);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const hits = new Map<number, number>();
+for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+const msPerSample = (profile.endTime - profile.startTime) / profile.samples.length / 1_000;
+const label = (n: ProfileNode): string =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/.*\/(build|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+
+const activity = new Map<string, number>();
+const self = new Map<string, number>();
+const total = new Map<string, number>();
+const add = (map: Map<string, number>, key: string, count: number): void => void map.set(key, (map.get(key) ?? 0) + count);
+for (const [id, count] of hits) {
+  const leaf = byId.get(id)!;
+  add(self, label(leaf), count);
+  const seen = new Set<string>();
+  let named = LOOP_STATES.has(leaf.callFrame.functionName) ? leaf.callFrame.functionName : undefined;
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const node = byId.get(at)!;
+    const key = label(node);
+    if (!seen.has(key)) add(total, key, count);
+    seen.add(key);
+    named ??= ACTIVITIES.find(([, pattern]) => pattern.test(node.callFrame.url))?.[0];
+  }
+  add(activity, named ?? `other: ${leaf.callFrame.functionName || '(anonymous)'}`, count);
+}
+
+const idle = activity.get('(idle)') ?? 0;
+const busy = profile.samples.length - idle;
+const line = (count: number, name: string): string =>
+  `${(count * msPerSample).toFixed(0).padStart(8)} ms ${((100 * count) / busy).toFixed(1).padStart(5)}%  ${name}`;
+const print = (title: string, map: Map<string, number>, skipIdle: boolean): void => {
+  process.stdout.write(`\n${title}\n`);
+  for (const [name, count] of [...map].filter(([n]) => !skipIdle || !(n.startsWith('(idle)') || n.startsWith('(root)'))).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    process.stdout.write(`${line(count, name)}\n`);
+  }
+};
+process.stdout.write(`${file}: ${((profile.samples.length * msPerSample) / 1_000).toFixed(1)} s sampled, ${((busy * msPerSample) / 1_000).toFixed(1)} s busy (shares are of busy time)\n`);
+print('by activity', activity, true);
+print('self time', self, true);
+print('total time', total, true);
