@@ -4,31 +4,13 @@
  * on are there with the values the meeting implies.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { nextEvent } from '../../src/common/typed-emitter.js';
 import type { EngineEvents } from '../../src/adaptor/conference/observation.js';
 import { register as globalRegistry } from 'prom-client';
 import { createConference, dialInAndName, sendAndAnswer, startStack, w2a, type Stack } from '../e2e/support.js';
+import { promtoolCheck, sample } from './metrics-support.js';
 
-/** Runs `promtool check metrics` on `text`; resolves with its exit code and output. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
-}
-
-/** The value of the one sample whose line starts with `series` (name and labels, in order). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describe('metrics endpoint', () => {
   let stack: Stack;

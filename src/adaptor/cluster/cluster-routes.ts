@@ -7,6 +7,7 @@
  */
 import type { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
+import { readCounter } from '../metrics/read-counter.js';
 import type { BridgeStatus } from './bridge-ownership.js';
 import type { ClusterMember } from './cluster-member.js';
 
@@ -30,12 +31,19 @@ export function clusterMetrics(member: ClusterMember): Registry {
   const perBridge = (name: string, help: string, read: (b: BridgeStatus) => number): void => {
     new Gauge({ name, help, labelNames: ['bridge'], registers: [registry], collect() { for (const b of member.status().bridges) this.set({ bridge: b.bridge }, read(b)); } });
   };
-  perBridge('tsp_cluster_take_overs_total', 'Times this instance took the bridge\'s lease.', (b) => b.takeOvers);
-  perBridge('tsp_cluster_lease_losses_total', 'Times this instance lost the bridge\'s lease without releasing it.', (b) => b.leaseLosses);
-  perBridge('tsp_cluster_fencing_refusals_total', 'Owner writes refused by Redis plus bridge commands and posts refused locally for want of the bridge\'s lease.', (b) => b.fencingRefusals);
+  // Counts that only grow for the life of the process: counters, as Prometheus' naming rules want for `_total`.
+  const perBridgeCount = (name: string, help: string, read: (b: BridgeStatus) => number): void => {
+    readCounter({ name, help, labelNames: ['bridge'], registry, read: () => member.status().bridges.map((b) => [{ bridge: b.bridge }, read(b)] as const) });
+  };
+  perBridgeCount('tsp_cluster_take_overs_total', 'Times this instance took the bridge\'s lease.', (b) => b.takeOvers);
+  perBridgeCount('tsp_cluster_lease_losses_total', 'Times this instance lost the bridge\'s lease without releasing it.', (b) => b.leaseLosses);
+  perBridgeCount('tsp_cluster_fencing_refusals_total', 'Owner writes refused by Redis plus bridge commands and posts refused locally for want of the bridge\'s lease.', (b) => b.fencingRefusals);
   perBridge('tsp_cluster_last_take_over_ms', 'How long the last take-over of the bridge took, lease to engine running.', (b) => b.lastTakeOverMs ?? 0);
   gauge('tsp_cluster_peers', 'Instances heard from recently, this one included.', () => member.status().peers.filter((p) => !p.silent).length);
-  gauge('tsp_cluster_intake_refused_total', 'Transactions answered Confirmation 7 because Redis did not answer.', () => member.status().intake.refused);
+  readCounter({
+    name: 'tsp_cluster_intake_refused_total', help: 'Transactions answered Confirmation 7 because Redis did not answer.',
+    labelNames: [], registry, read: () => [[{}, member.status().intake.refused] as const],
+  });
   return registry;
 }
 

@@ -4,6 +4,9 @@
  * `/healthz`, `/readyz`, `/metrics`), the scheduled jobs (deep check, call-record rotation),
  * and the call records. What differs is only what a member knows:
  *
+ * - the engine series (`tsp_w2a_commands_total`, `tsp_conferences`, ...) cover the engines of
+ *   the bridges this instance owns now; counters keep what closed engines counted
+ *   (member-counters.ts), so they only grow;
  * - the live feed follows the engines of the bridges this instance owns now (none on a standby)
  *   and carries the member's status: role, each bridge's lease, peers and their heartbeats,
  *   take-overs, lease losses, fencing refusals (`/cluster` and `tsp_cluster_*` say the same);
@@ -14,6 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { BridgeDriver } from '../../bridges/driver.js';
 import { openAdminSurface, type AdminSurface } from '../admin/admin-surface.js';
 import { CallRecordWriter } from '../cdr/call-record-writer.js';
@@ -26,9 +30,11 @@ import { memberReadiness, type MemberReadiness } from '../health/readiness.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { EngineRelay } from '../live/engine-relay.js';
 import { createDaemonRegistry } from '../metrics/daemon-registry.js';
+import { registerEngineMetrics } from '../metrics/engine-metrics.js';
 import { engineCounts, type ServiceCounts } from '../systemd/service-status.js';
 import type { ClusterMember } from './cluster-member.js';
 import { clusterMetrics, mountClusterRoutes } from './cluster-routes.js';
+import { MemberCounters } from './member-counters.js';
 
 type CallRecords = { buffer: RedisCallRecords; writer: CallRecordWriter };
 
@@ -45,23 +51,24 @@ export class MemberOperations {
   readonly adminUrl: string;
   readonly jobs: JobRunner;
   #member: ClusterMember;
-  #admin: AdminSurface;
-  #relay: EngineRelay;
+  /** What `open` opened, in order. */
+  #closers: (() => Promise<void> | void)[];
   #callRecords: CallRecords | undefined;
   /** The drivers of each engine a take-over built (the engine keeps them to itself). */
   #drivers: WeakMap<Engine, readonly BridgeDriver[]>;
+  #counters: MemberCounters;
 
   private constructor(parts: {
-    member: ClusterMember; admin: AdminSurface; relay: EngineRelay; jobs: JobRunner;
-    callRecords: CallRecords | undefined; drivers: WeakMap<Engine, readonly BridgeDriver[]>;
+    member: ClusterMember; admin: AdminSurface; jobs: JobRunner; closers: (() => Promise<void> | void)[];
+    callRecords: CallRecords | undefined; drivers: WeakMap<Engine, readonly BridgeDriver[]>; counters: MemberCounters;
   }) {
     this.#member = parts.member;
-    this.#admin = parts.admin;
+    this.#closers = parts.closers;
     this.adminUrl = parts.admin.url;
-    this.#relay = parts.relay;
     this.jobs = parts.jobs;
     this.#callRecords = parts.callRecords;
     this.#drivers = parts.drivers;
+    this.#counters = parts.counters;
   }
 
   /** Opens everything; on failure closes what it opened and throws. */
@@ -86,16 +93,19 @@ export class MemberOperations {
       }
       const relay = new EngineRelay(() => member.engines());
       closers.push(() => relay.close());
+      const ready = (): MemberReadiness => readinessOf(member, owned(), deepCheck);
+      const counters = new MemberCounters();
+      closers.push(registerOwnedEngineMetrics(registry, { member, relay, counters, owned, ready }));
       const admin = await openAdminSurface({
         admin: config.admin, registry, moreMetrics: [clusterMetrics(member)], logger,
-        readiness: () => readinessOf(member, owned(), deepCheck),
+        readiness: ready,
         feed: relay,
         feedOptions: { cluster: { status: () => member.status() } },
         mount: (router) => mountClusterRoutes(router, member),
       });
       closers.push(() => admin.close());
       jobs.start();
-      return new MemberOperations({ member, admin, relay, jobs, callRecords, drivers });
+      return new MemberOperations({ member, admin, jobs, callRecords, drivers, counters, closers });
     } catch (err) {
       for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
       throw err;
@@ -110,6 +120,7 @@ export class MemberOperations {
   /** Called with each engine a take-over started and its drivers, for the deep check. */
   adopt(engine: Engine, drivers: readonly BridgeDriver[]): void {
     this.#drivers.set(engine, drivers);
+    this.#counters.add(engine);
   }
 
   /** The live counts systemd shows, with this instance's role. */
@@ -117,17 +128,41 @@ export class MemberOperations {
     return { ...engineCounts(this.#member.engines()), role: this.#member.status().role };
   }
 
-  /** After the member handed its bridges over: the last call records drained, then the rest closed. */
+  /** After the member handed its bridges over: no more jobs, the last call records drained, then the rest closed. Once. */
   async close(): Promise<void> {
+    const closers = this.#closers.splice(0).reverse();
+    if (closers.length === 0) return;
     await this.jobs.close();
-    if (this.#callRecords) {
-      this.#callRecords.buffer.drain();
-      await this.#callRecords.buffer.close();
-      await this.#callRecords.writer.close();
-    }
-    await this.#admin.close();
-    this.#relay.close();
+    this.#callRecords?.buffer.drain();
+    for (const close of closers) await close();
   }
+}
+
+/** The single instance's engine series over the engines owned now; returns the unsubscribe. */
+function registerOwnedEngineMetrics(registry: Registry, deps: {
+  member: ClusterMember; relay: EngineRelay; counters: MemberCounters; owned: () => BridgeDriver[]; ready: () => MemberReadiness;
+}): () => void {
+  const { member, relay } = deps;
+  // Read by the collect callbacks at each scrape; kept to the drivers owned now.
+  const drivers: BridgeDriver[] = [];
+  const unReplaced = relay.onReplaced(() => drivers.splice(0, drivers.length, ...deps.owned()));
+  const stop = registerEngineMetrics(registry, {
+    counters: deps.counters.view(),
+    outboxDepth: () => member.engines().map((e) => e.outboxDepth())
+      .reduce((sum, d) => ({ messages: sum.messages + d.messages, oldestAgeMs: Math.max(sum.oldestAgeMs, d.oldestAgeMs) }), { messages: 0, oldestAgeMs: 0 }),
+    snapshot: () => relay.snapshot(),
+    drivers,
+    ready: () => deps.ready().ready,
+    now: Date.now,
+    onStep: (listener) => {
+      relay.on('step', listener);
+      return () => relay.off('step', listener);
+    },
+  });
+  return () => {
+    unReplaced();
+    stop();
+  };
 }
 
 function readinessOf(member: ClusterMember, owned: readonly BridgeDriver[], deepCheck: DeepCheck | undefined): MemberReadiness {
