@@ -30,7 +30,7 @@ describe('admin listener of a cluster member', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tsp-cluster-admin-'));
     const tokenFile = path.join(dir, 'admin.token');
     await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-    stack = await startOpsCluster({ members: 2, bridges: 1, extra: () => ({ admin: { auth: { tokenFile } }, deepCheck: { stepTimeoutMs: 2_000 } }) });
+    stack = await startOpsCluster({ members: 2, bridges: 1, extra: () => ({ admin: { auth: { tokenFile } }, deepCheck: { enabled: true, stepTimeoutMs: 2_000 } }) });
   });
   after(async () => {
     await stack?.close();
