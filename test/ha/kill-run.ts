@@ -164,10 +164,11 @@ for (const c of load.confirmed) byType.set(c.type, (byType.get(c.type) ?? 0) + 1
 const report = {
   members: MEMBERS, bridges: BRIDGE_IDS.length, kills: takeOvers.length, leaseMs: 1_500, renewMs: 300,
   takeOverMs: { p50: pct(50), p99: pct(99), max: sorted.at(-1) },
-  commandsConfirmed: verdict.commandsConfirmed, byType: Object.fromEntries(byType), commandsUnconfirmed: load.unconfirmed,
+  commandsConfirmed: verdict.commandsConfirmed, byType: Object.fromEntries(byType), commandsUnconfirmed: load.unconfirmed.length, carriedOutUnconfirmed: verdict.carriedOutUnconfirmed,
   failedResults: load.confirmed.filter((c) => c.result !== 0).map((c) => `${c.type} ${c.key}: ${c.result}`),
   bridgeCommandsByOp: Object.fromEntries([...new Set(bridges.tally.commands.map((c) => c.op))].map((op) => [op, bridges.tally.commands.filter((c) => c.op === op).length])),
   lost: verdict.lost.length, lostDetail: verdict.lost, doubleExecuted: verdict.doubled.length, doubleDetail: verdict.doubled,
+  unaskedBridgeCommands: verdict.unasked,
   missingResponses: verdict.missingResponses, responsesUnderTwoTransIds: verdict.responsesUnderTwoTransIds,
   notificationsUnderTwoTransIds: verdict.notificationsUnderTwoTransIds, retriedDeliveries: verdict.retriedDeliveries,
   leftInRedis: left, fencingRefusals: fencing, sigstop: stopReports,

@@ -39,7 +39,8 @@ const RESPONSE_OF = {
 
 export class MeetingLoad {
   readonly confirmed: SentCommand[] = [];
-  unconfirmed = 0;
+  /** Commands WebEx gave up on (no Confirmation 0 after every retry). */
+  readonly unconfirmed: SentCommand[] = [];
   #receiver: WebexSim;
   #senders: () => WebexSim[];
 
@@ -71,8 +72,11 @@ export class MeetingLoad {
       [m.end(confId), 'endConference', confKey],
     ];
     for (const [message, op, key] of script) {
-      if (!(await this.#send(n, message))) return;
       const sent: SentCommand = { msgId: message.MsgID, type: message.type, op, key, result: undefined };
+      if (!(await this.#send(n, message))) {
+        this.unconfirmed.push(sent);
+        return;
+      }
       this.confirmed.push(sent);
       const rspType = RESPONSE_OF[message.type as keyof typeof RESPONSE_OF];
       try {
@@ -96,7 +100,6 @@ export class MeetingLoad {
       } catch { /* that instance is gone: the next attempt goes to the other URL */ }
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
     }
-    this.unconfirmed++;
     return false;
   }
 }
@@ -115,9 +118,17 @@ export interface LoadVerdict {
   notificationsUnderTwoTransIds: number;
   /** Deliveries of an A2W TransID seen before: retries, allowed. */
   retriedDeliveries: number;
+  /** Commands at the bridges that no command of the load asked for (snapshots aside). */
+  unasked: { bridge: string; op: string; key: string }[];
+  /**
+   * Commands WebEx gave up on that reached the bridge anyway: recorded in Redis, then answered
+   * 7 because the replica did not acknowledge in time (a retry would have been answered 0).
+   */
+  carriedOutUnconfirmed: number;
 }
 
-export function verify(load: MeetingLoad, tally: BridgeTally, receiver: WebexSim): LoadVerdict {
+/** `fromCommand`: the tally's length when this load began (commands before it are not its own). */
+export function verify(load: MeetingLoad, tally: BridgeTally, receiver: WebexSim, fromCommand = 0): LoadVerdict {
   const received = receiver.received;
   const lost: SentCommand[] = [];
   const doubled: (SentCommand & { times: number })[] = [];
@@ -145,8 +156,13 @@ export function verify(load: MeetingLoad, tally: BridgeTally, receiver: WebexSim
     byContent.set(key, set);
   }
   const notificationsUnderTwoTransIds = [...byContent.values()].filter((s) => s.size > 1).length;
+  const id = (c: { op: string; key: string }): string => `${c.op} ${c.key}`;
+  const asked = new Set([...load.confirmed, ...load.unconfirmed].map(id));
+  const unasked = tally.commands.slice(fromCommand).filter((c) => c.op !== 'snapshot' && !asked.has(id(c)));
+  const doubledUnconfirmed = load.unconfirmed.filter((c) => tally.count(c.op, c.key) > 1).map((c) => ({ ...c, times: tally.count(c.op, c.key) }));
   return {
-    commandsConfirmed: load.confirmed.length, lost, doubled, missingResponses,
-    responsesUnderTwoTransIds, notificationsUnderTwoTransIds, retriedDeliveries,
+    commandsConfirmed: load.confirmed.length, lost, doubled: [...doubled, ...doubledUnconfirmed], missingResponses,
+    responsesUnderTwoTransIds, notificationsUnderTwoTransIds, retriedDeliveries, unasked,
+    carriedOutUnconfirmed: load.unconfirmed.filter((c) => tally.count(c.op, c.key) > 0).length,
   };
 }

@@ -6,6 +6,7 @@
  * (as WebEx has one server per meeting while posting commands to the primary or the secondary
  * adaptor URL). Every command reaching a bridge is counted (bridge-tally.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,8 @@ export function memberConfig(i: number, opts: { dir: string; redis: Record<strin
     outbox: { initialDelayMs: 20, maxDelayMs: 200 },
     // The tests' conferences get no keep-alives: they must not be ended as idle while they run.
     conference: { speakingHoldOffMs: 0, keepAliveTimeoutMs: 24 * 60 * 60_000 },
+    // Every command at the bridges must be one WebEx asked for: no probe conferences.
+    deepCheck: { enabled: false },
     bridges: opts.bridges,
   };
 }
@@ -100,7 +103,9 @@ export interface ClusterStack {
  * `redis` is started here unless given (the master of a Sentinel set-up, say); `redisConfig` is
  * the members' `store.redis` section (by default that server's URL).
  */
-export async function startCluster(count: number, group = 'test', opts: { redis?: RedisServer; redisConfig?: Record<string, unknown> } = {}): Promise<ClusterStack> {
+export async function startCluster(count: number, name = 'test', opts: { redis?: RedisServer; redisConfig?: Record<string, unknown> } = {}): Promise<ClusterStack> {
+  // A group of its own, so even a Redis shared by mistake (a port taken twice) mixes nothing.
+  const group = `${name}-${randomUUID().slice(0, 8)}`;
   const redis = opts.redis ?? await startRedis();
   const bridges = new EmulatedBridges();
   await bridges.start();

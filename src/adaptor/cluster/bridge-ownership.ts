@@ -9,6 +9,11 @@
  * the local deadline (`mayAct`) or by the store's fencing check, and counted. A planned
  * hand-over drains the engine (bounded) and releases the lease so another instance takes it at
  * its next tick.
+ *
+ * A write to Redis that fails while the lease is still held (a Sentinel fail-over, replicas
+ * late for WAIT) leaves the command that made it unfinished in Redis, where the running engine
+ * would not look again: the owner then recovers as a take-over would, with a fresh engine on
+ * the same lease (after one renewal period, so a burst of failures makes one recovery).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -39,6 +44,8 @@ export interface BridgeStatus {
   /** Writes refused by Redis plus bridge commands and posts refused locally, for want of this lease. */
   fencingRefusals: number;
   lastTakeOverMs: number | undefined;
+  /** When the last take-over finished (ms since epoch). */
+  lastTakeOverAt: number | undefined;
   /** Ports neither in use, reserved nor promised, while owner and once the bridge reported them. */
   freePorts: number | undefined;
 }
@@ -52,9 +59,12 @@ export class BridgeOwnership {
   #state: OwnershipState = { kind: 'standby' };
   #localRefusals = 0;
   #lastTakeOverMs: number | undefined;
+  #lastTakeOverAt: number | undefined;
   #pollWanted = false;
   #polling = false;
   #changed: () => void;
+  #renewMs: number;
+  #recovery: NodeJS.Timeout | undefined;
 
   constructor(deps: {
     redis: Redis; store: RedisStore; bridgeId: string; instanceId: string; timings: LeaseTimings;
@@ -66,11 +76,13 @@ export class BridgeOwnership {
     this.#store = deps.store;
     this.#startEngine = deps.startEngine;
     this.#changed = deps.changed;
+    this.#renewMs = deps.timings.renewMs;
     this.#log = deps.logger.child({ bridge: deps.bridgeId });
     this.lease = new BridgeLease({
       redis: deps.redis, keys: deps.store.keys, bridgeId: deps.bridgeId, instanceId: deps.instanceId, timings: deps.timings, logger: deps.logger,
       events: { acquired: () => void this.#takeOver(), lost: () => void this.#stepDown() },
     });
+    deps.store.onWriteFailure((err) => this.#writeFailed(err));
   }
 
   get role(): BridgeRole {
@@ -104,6 +116,7 @@ export class BridgeOwnership {
       leaseLosses: this.lease.losses,
       fencingRefusals: this.#store.fencingRefusals + this.#localRefusals,
       lastTakeOverMs: this.#lastTakeOverMs,
+      lastTakeOverAt: this.#lastTakeOverAt,
       freePorts,
     };
   }
@@ -136,6 +149,7 @@ export class BridgeOwnership {
 
   /** Stops without handing over: the lease is left to expire (as in a crash). */
   async close(): Promise<void> {
+    clearTimeout(this.#recovery);
     const state = this.#state;
     this.#state = { kind: 'closed' };
     this.lease.close();
@@ -165,10 +179,27 @@ export class BridgeOwnership {
     }
     this.#state = { kind: 'owner', engine };
     this.#lastTakeOverMs = Math.round(performance.now() - since);
+    this.#lastTakeOverAt = Date.now();
     this.#log.info({ tookMs: this.#lastTakeOverMs, lease: this.lease.fence() },
       `take-over of bridge ${this.bridgeId} done: connected, recovered and reconciled; outbox resumed`);
     this.#changed();
     this.poll();
+  }
+
+  #writeFailed(err: unknown): void {
+    if (this.#state.kind !== 'owner' || this.#recovery) return;
+    this.#log.warn({ err }, `a write to Redis failed while owning bridge ${this.bridgeId}: recovering its unfinished commands with a fresh engine`);
+    this.#recovery = setTimeout(() => void this.#recover(), this.#renewMs);
+  }
+
+  async #recover(): Promise<void> {
+    this.#recovery = undefined;
+    const state = this.#state;
+    if (state.kind !== 'owner') return;
+    this.#state = { kind: 'standby' };
+    await state.engine.close();
+    if (this.#state.kind === 'standby' && this.lease.held()) await this.#takeOver();
+    else this.#changed();
   }
 
   async #stepDown(): Promise<void> {

@@ -58,6 +58,7 @@ export interface ClusterStatus {
   leaseLosses: number;
   /** Owner writes refused by Redis plus bridge commands and posts refused locally. */
   fencingRefusals: number;
+  /** The most recent take-over of any bridge, how long it took. */
   lastTakeOverMs: number | undefined;
   intake: { accepted: number; repeats: number; refused: number };
   bridges: BridgeStatus[];
@@ -75,7 +76,6 @@ export class ClusterMember {
   #ticking: Promise<void> | undefined;
   #quietTicks = 0;
   #handOffLoop: Promise<void> | undefined;
-  #lastTakeOverMs: number | undefined;
 
   constructor(deps: ClusterMemberDeps) {
     this.#deps = deps;
@@ -154,7 +154,7 @@ export class ClusterMember {
       takeOvers: sum((b) => b.takeOvers),
       leaseLosses: sum((b) => b.leaseLosses),
       fencingRefusals: sum((b) => b.fencingRefusals),
-      lastTakeOverMs: this.#lastTakeOverMs,
+      lastTakeOverMs: bridges.reduce<BridgeStatus | undefined>((latest, b) => (b.lastTakeOverAt ?? 0) > (latest?.lastTakeOverAt ?? 0) ? b : latest, undefined)?.lastTakeOverMs,
       intake: { ...this.#intake },
       bridges,
       peers: this.#heartbeat.peers(),
@@ -187,8 +187,6 @@ export class ClusterMember {
 
   #changed(): void {
     this.#quietTicks = 0;
-    const times = this.#ownerships.map((o) => o.status().lastTakeOverMs).filter((t) => t !== undefined);
-    if (times.length > 0) this.#lastTakeOverMs = times.at(-1);
     void this.#heartbeat.beatNow().catch(() => {});
   }
 

@@ -70,6 +70,7 @@ export class RedisStore implements Store {
   #options: RedisStoreOptions;
   #log: TransactionLog;
   #scripts: Record<keyof typeof SCRIPTS, ScriptFn>;
+  #writeFailed: ((err: unknown) => void) | undefined;
 
   /** `redis` is the caller's; `close()` leaves it open. */
   constructor(redis: Redis, options: RedisStoreOptions) {
@@ -181,18 +182,28 @@ export class RedisStore implements Store {
     return this.#options.fence?.() ?? '';
   }
 
+  /**
+   * Called when an owner write fails for any reason but fencing (Redis away, a fail-over, too
+   * few replicas): the engine's command that made it is left unfinished in Redis, and only a
+   * fresh engine picks it up again (bridge-ownership.ts).
+   */
+  onWriteFailure(listener: (err: unknown) => void): void {
+    this.#writeFailed = listener;
+  }
+
   async #fenced<T>(write: () => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = await write();
+      await this.#durable();
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('FENCED')) {
         this.fencingRefusals++;
         throw new FencedError(err);
       }
+      this.#writeFailed?.(err);
       throw err;
     }
-    await this.#durable();
     return result;
   }
 
