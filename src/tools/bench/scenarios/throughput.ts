@@ -20,7 +20,11 @@ const RATES_PER_S = [
   10_000, 12_000, 15_000, 20_000, 25_000,
 ];
 const SMOKE_RATE_PER_S = 100;
-const WARM_UP_RATE_PER_S = 200;
+const WARM_UP_RATE_PER_S = 300;
+/** Long enough for the hot paths to be optimised: a cold first step failed at 100/s (p99 62 ms). */
+const WARM_UP_S = 3;
+/** A failing step is run once more before the climb stops: one burst of other work on a shared machine is not the knee. */
+const ATTEMPTS_PER_STEP = 2;
 /** The longest wait between steps for the A2W posts of the last one. */
 const STEP_DRAIN_MS = 15_000;
 const CONFERENCES = 20;
@@ -58,7 +62,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         const body = bodies(conferences, codec.encode);
         const client = new LoadClient(harness.url, settings.remote ? settings.remote.ca : prepared.keyPair.cert);
         try {
-          adaptorSteps = await climb(client, rates, stepS, body, () => harness.drained(STEP_DRAIN_MS), () => harness.stats());
+          adaptorSteps = await climb({ client, body, stepS, between: () => harness.drained(STEP_DRAIN_MS), stats: () => harness.stats() }, rates);
         } finally {
           await client.close();
         }
@@ -73,7 +77,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
       try {
         const client = new LoadClient(ceiling.ready.url, prepared.keyPair.cert);
         try {
-          ceilingSteps = await climb(client, rates, stepS, BARE_BODIES, async () => undefined, () => ceiling.stats());
+          ceilingSteps = await climb({ client, body: BARE_BODIES, stepS, between: async () => undefined, stats: () => ceiling.stats() }, rates);
         } finally {
           await client.close();
         }
@@ -121,7 +125,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
       },
       notes: [
         `mix per 10 commands: 5 W2A_KeepAliveConference, 3 W2A_MuteUser, 1 W2A_LockConference, 1 W2A_AddToSubConference, over ${CONFERENCES} conferences with ${CALLERS} callers; each command is one transaction`,
-        `steps of ${stepS} s, open loop over ${CONNECTIONS} kept-alive HTTP/1.1 connections from a worker thread of the bench process, latency counted from each command's due time; a step passes with p99 < ${CONFIRM_P99_LIMIT_MS} ms, every command confirmed 0 and >= ${ACHIEVED_SHARE * 100}% of the offered rate confirmed; the climb stops at the first step that fails`,
+        `steps of ${stepS} s, open loop over ${CONNECTIONS} kept-alive HTTP/1.1 connections from a worker thread of the bench process, latency counted from each command's due time; a step passes with p99 < ${CONFIRM_P99_LIMIT_MS} ms, every command confirmed 0 and >= ${ACHIEVED_SHARE * 100}% of the offered rate confirmed; a failing step is run once more, and the climb stops at the first step that fails twice (the second attempt is the one recorded); an unrecorded ${WARM_UP_S} s at ${WARM_UP_RATE_PER_S}/s comes first`,
         'CPU per command: the target process\'s CPU time (process.cpuUsage, including the daemon\'s A2W posts and its embedded emulator) over the commands confirmed in its busiest step; one core / that = the rate one event loop can carry, whatever else the machine runs',
         ...notes,
       ],
@@ -159,25 +163,38 @@ function best(steps: StepResult[]): StepResult | undefined {
   return steps.filter(passed).sort((a, b) => b.achievedPerSecond - a.achievedPerSecond)[0];
 }
 
-/** Rising steps until one fails, which is kept: it shows the knee. */
-async function climb(
-  client: LoadClient, rates: number[], stepS: number, body: Bodies, between: () => Promise<unknown>, stats: () => Promise<TargetStats | undefined>,
-): Promise<MeasuredStep[]> {
+/** What a climb drives: the client and its bodies, the wait between steps, the target's figures. */
+interface Climber {
+  client: LoadClient;
+  body: Bodies;
+  stepS: number;
+  between: () => Promise<unknown>;
+  stats: () => Promise<TargetStats | undefined>;
+}
+
+/** Rising steps until one fails twice, which is kept: it shows the knee. */
+async function climb(climber: Climber, rates: number[]): Promise<MeasuredStep[]> {
   // Not recorded: warms the target up, whose first requests run unoptimised code.
-  await client.step(WARM_UP_RATE_PER_S, 1, body);
-  await between();
+  await climber.client.step(WARM_UP_RATE_PER_S, WARM_UP_S, climber.body);
+  await climber.between();
   const steps: MeasuredStep[] = [];
   for (const rate of rates) {
-    const before = await stats();
-    const measured = await client.step(rate, stepS, body);
-    // Read before `between`: the daemon's A2W posts of the step are part of its cost.
-    await between();
-    const after = await stats();
-    const cpuUs = before && after ? after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs : 0;
-    const step = { ...measured, cpuUsPerCommand: measured.confirmed > 0 ? Math.round(cpuUs / measured.confirmed) : 0 };
+    let step = await measureStep(climber, rate);
+    for (let attempt = 2; attempt <= ATTEMPTS_PER_STEP && !passed(step); attempt++) step = await measureStep(climber, rate);
     steps.push(step);
-    process.stderr.write(`  ${rate}/s offered: ${step.achievedPerSecond}/s confirmed, p99 ${step.p99Ms} ms, failed ${step.failed}, skipped ${step.skipped}, ${step.cpuUsPerCommand} us CPU each\n`);
     if (!passed(step)) break;
   }
   return steps;
+}
+
+async function measureStep({ client, body, stepS, between, stats }: Climber, rate: number): Promise<MeasuredStep> {
+  const before = await stats();
+  const measured = await client.step(rate, stepS, body);
+  // Read after `between`: the daemon's A2W posts for the step's commands are part of their cost.
+  await between();
+  const after = await stats();
+  const cpuUs = before && after ? after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs : 0;
+  const step = { ...measured, cpuUsPerCommand: measured.confirmed > 0 ? Math.round(cpuUs / measured.confirmed) : 0 };
+  process.stderr.write(`  ${rate}/s offered: ${step.achievedPerSecond}/s confirmed, p99 ${step.p99Ms} ms, failed ${step.failed}, skipped ${step.skipped}, ${step.cpuUsPerCommand} us CPU each\n`);
+  return step;
 }
