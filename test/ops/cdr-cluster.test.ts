@@ -109,6 +109,17 @@ describe('call record buffer in Redis', () => {
     assert.deepEqual((await linesIn(real.dir)).map((r) => r.recordId), ['conf-2/leg-1']);
   });
 
+  test('with waitReplicas, an append resolves only once the replicas have it (here none: it fails and says so)', async () => {
+    const files = new CallRecordWriter({ dir: path.join(dir, 'replicas', 'adaptor-0'), format: 'jsonl', keepDays: 3, digitsKept: 4, logger: silentLogger });
+    await files.open();
+    open.push(files);
+    const buffer = new RedisCallRecords({
+      redis: client, group: 'replicas', instanceId: 'adaptor-0', writer: files, logger: silentLogger, drainEveryMs: 60_000, waitReplicas: { replicas: 1, timeoutMs: 50 },
+    });
+    open.push(buffer);
+    await assert.rejects(buffer.append([record('conf-4/leg-1')]), /only 0 of 1 Redis replicas acknowledged/);
+  });
+
   test('an owner that lost its lease buffers nothing', async () => {
     const a = await instance('adaptor-0', 'fenced');
     await assert.rejects(a.buffer.sinkFor(() => false).append([record('conf-3/leg-1')]), /no longer holds the bridge lease/);

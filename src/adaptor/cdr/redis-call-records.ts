@@ -6,7 +6,9 @@
  * record to the group's pending list unless its recordId was already seen, in one script, and
  * resolves once Redis has it. A change repeated after a take-over (the old owner wrote the record,
  * then died before keeping the change) brings the same recordId and is dropped there, whichever
- * instance repeats it. An owner that lost its lease appends nothing (`mayAct`).
+ * instance repeats it. An owner that lost its lease appends nothing (`mayAct`). With
+ * `store.redis.waitReplicas`, an append also waits for the replicas, as the store's writes do,
+ * so a Sentinel fail-over loses no record the engine was told is kept.
  *
  * `drain` moves a batch from the pending list to this instance's in-flight list (atomically),
  * writes it to this instance's files (fsynced, CallRecordWriter), then drops the batch. A crash
@@ -19,6 +21,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CallRecord, CallRecordSink } from './call-record.js';
+import { waitDurable, type Replicas } from '../store/redis/transaction-log.js';
 import type { CallRecordWriter } from './call-record-writer.js';
 
 /** How long a recordId is remembered: a repeat comes within a take-over, seconds later. */
@@ -59,6 +62,7 @@ export interface RedisCallRecordsDeps {
   writer: Pick<CallRecordWriter, 'append' | 'digitsKept'>;
   logger: Logger;
   drainEveryMs?: number;
+  waitReplicas?: Replicas;
 }
 
 export function callRecordKeys(group: string, instanceId: string): { seen: string; pending: string; inFlight: string } {
@@ -96,6 +100,7 @@ export class RedisCallRecords {
   async append(records: readonly CallRecord[], now = Date.now()): Promise<number> {
     const args = records.flatMap((r) => [r.recordId, JSON.stringify(r)]);
     const added = await this.#deps.redis.eval(APPEND, 2, this.#keys.seen, this.#keys.pending, now, now - RECORD_ID_MEMORY_MS, ...args) as number;
+    if (added > 0) await waitDurable(this.#deps.redis, this.#deps.waitReplicas);
     this.drain();
     return added;
   }

@@ -180,8 +180,10 @@ async function openCallRecords(deps: MemberOperationsDeps): Promise<CallRecords 
   const { config } = deps;
   const writer = await CallRecordWriter.fromConfig(config.callRecords, deps.dataDir, deps.logger.child({ component: 'call-records' }));
   if (!writer) return undefined;
+  const { waitReplicas, waitTimeoutMs } = config.store.redis;
   const buffer = new RedisCallRecords({
     redis: deps.redis, group: config.cluster.group, instanceId: config.instance.id, writer, logger: deps.logger.child({ component: 'call-records' }),
+    ...(waitReplicas > 0 ? { waitReplicas: { replicas: waitReplicas, timeoutMs: waitTimeoutMs } } : {}),
   });
   return { buffer, writer };
 }
