@@ -27,7 +27,7 @@ import { readiness, type Readiness } from './health/readiness.js';
 import { JobRunner, type Schedule } from './jobs/job-runner.js';
 import { createDaemonRegistry } from './metrics/daemon-registry.js';
 import { registerEngineMetrics } from './metrics/engine-metrics.js';
-import { readCounter } from './metrics/read-counter.js';
+import { registerWebexRefusals } from './metrics/webex-refusals.js';
 import { listenerSettings, WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
@@ -213,12 +213,7 @@ export class Daemon {
     });
     this.#listener = listener;
     this.#certificates = new ListenerCertificates(listener, config.webex.tls, dataDir, this.#logger);
-    readCounter({
-      name: 'tsp_webex_refusals_total',
-      help: 'WebEx connections or transactions refused before the engine (docs/security.md), by kind: source, client-certificate, client-subject, rate, connections, tls-handshake.',
-      labelNames: ['kind'], registry,
-      read: () => [...listener.refusals].map(([kind, n]) => [{ kind }, n] as const),
-    });
+    registerWebexRefusals(registry, listener);
     this.#closers.push({ name: 'webex listener', close: () => listener.close() });
     const url = await listener.listen();
 

@@ -183,6 +183,7 @@ describe('call records of a cluster member, end to end', () => {
     assert.equal(sample(text, 'tsp_conferences{state="running"'), 1);
     assert.equal(sample(text, 'tsp_bridge_up{bridge="bridge-1"'), 1);
     assert.match(text, /^tsp_cluster_bridge_role\{bridge="bridge-1",role="owner"\} 1$/m);
+    assert.match(text, /^# TYPE tsp_webex_refusals_total counter$/m);
     const other = stack.members.find((m) => m !== owner)!;
     const idle = await (await fetch(`${other.adminUrl}/metrics`)).text();
     assert.equal(sample(idle, 'tsp_conferences{state="running"'), 0, 'a standby counts no conference');

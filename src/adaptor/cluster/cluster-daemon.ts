@@ -21,6 +21,7 @@ import { Engine } from '../engine.js';
 import { listenerSettings, WebexListener } from '../http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from '../log.js';
 import { createPoster, engineOptions, SHUTDOWN_DRAIN_MS } from '../main.js';
+import { registerWebexRefusals } from '../metrics/webex-refusals.js';
 import { ListenerCertificates, ReloadableHostMatcher, runtimeParts, type ReloadablePart } from '../reload.js';
 import type { ServiceCounts } from '../systemd/service-status.js';
 import { readSecretLine } from '../secrets.js';
@@ -158,6 +159,7 @@ export class ClusterDaemon {
         logger: logger.child({ component: 'webex-listener' }),
       });
       closers.push(() => listener.close());
+      registerWebexRefusals(operations.registry, listener);
       const certificates = new ListenerCertificates(listener, config.webex.tls, dataDir, logger);
       const reloadable = runtimeParts({ root, allowedHosts, options, certificates: () => certificates });
       const url = await listener.listen();

@@ -50,6 +50,8 @@ export interface MemberOperationsDeps {
 export class MemberOperations {
   readonly adminUrl: string;
   readonly jobs: JobRunner;
+  /** The instance's series (served on `/metrics`), for parts built after it (the WebEx listener). */
+  readonly registry: Registry;
   #member: ClusterMember;
   /** What `open` opened, in order. */
   #closers: (() => Promise<void> | void)[];
@@ -59,12 +61,13 @@ export class MemberOperations {
   #counters: MemberCounters;
 
   private constructor(parts: {
-    member: ClusterMember; admin: AdminSurface; jobs: JobRunner; closers: (() => Promise<void> | void)[];
+    member: ClusterMember; admin: AdminSurface; registry: Registry; jobs: JobRunner; closers: (() => Promise<void> | void)[];
     callRecords: CallRecords | undefined; drivers: WeakMap<Engine, readonly BridgeDriver[]>; counters: MemberCounters;
   }) {
     this.#member = parts.member;
     this.#closers = parts.closers;
     this.adminUrl = parts.admin.url;
+    this.registry = parts.registry;
     this.jobs = parts.jobs;
     this.#callRecords = parts.callRecords;
     this.#drivers = parts.drivers;
@@ -105,7 +108,7 @@ export class MemberOperations {
       });
       closers.push(() => admin.close());
       jobs.start();
-      return new MemberOperations({ member, admin, jobs, callRecords, drivers, counters, closers });
+      return new MemberOperations({ member, admin, registry, jobs, callRecords, drivers, counters, closers });
     } catch (err) {
       for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
       throw err;
