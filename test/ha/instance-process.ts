@@ -8,6 +8,9 @@ import { parseConfig } from '../../src/adaptor/config.js';
 
 const STATUS_INTERVAL_MS = 50;
 
+// The run may end (and close the pipe) while this process still reports: nothing to tell then.
+process.stdout.on('error', () => {});
+
 const config = parseConfig(JSON.parse(process.env.TSP_HA_CONFIG ?? '{}') as unknown, { source: 'TSP_HA_CONFIG', env: {} });
 const daemon = await ClusterDaemon.start(config);
 process.stdout.write(`READY ${daemon.webexUrl}\n`);

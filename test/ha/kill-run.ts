@@ -97,12 +97,15 @@ const load = new MeetingLoad(receiver, () => members.map((m) => m.sim!));
 const loader = load.run(CONCURRENT_MEETINGS, () => running);
 
 const takeOvers: number[] = [];
+/** How many bridges each victim owned when killed (1: the other bridge had another owner). */
+const victimOwned: number[] = [];
 for (let k = 0; k < KILLS; k++) {
   await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1_200));
   const bridge = BRIDGE_IDS[Math.floor(Math.random() * BRIDGE_IDS.length)]!;
   const victim = ownerOf(bridge);
   if (!victim) { k--; continue; }
   refusalsOfDead += victim.status.fencingRefusals ?? 0;
+  victimOwned.push(BRIDGE_IDS.filter((b) => roleOf(victim, b) === 'owner').length);
   const killedAt = Date.now();
   victim.child.kill('SIGKILL');
   victim.status = {};
@@ -164,6 +167,7 @@ for (const c of load.confirmed) byType.set(c.type, (byType.get(c.type) ?? 0) + 1
 const report = {
   members: MEMBERS, bridges: BRIDGE_IDS.length, kills: takeOvers.length, leaseMs: 1_500, renewMs: 300,
   takeOverMs: { p50: pct(50), p99: pct(99), max: sorted.at(-1) },
+  killsOfAnOwnerOfOneBridge: victimOwned.filter((n) => n === 1).length,
   commandsConfirmed: verdict.commandsConfirmed, byType: Object.fromEntries(byType), commandsUnconfirmed: load.unconfirmed.length, carriedOutUnconfirmed: verdict.carriedOutUnconfirmed,
   failedResults: load.confirmed.filter((c) => c.result !== 0).map((c) => `${c.type} ${c.key}: ${c.result}`),
   bridgeCommandsByOp: Object.fromEntries([...new Set(bridges.tally.commands.map((c) => c.op))].map((op) => [op, bridges.tally.commands.filter((c) => c.op === op).length])),
