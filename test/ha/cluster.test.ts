@@ -32,6 +32,14 @@ async function runMeetings(stack: ClusterStack, first: number): Promise<MeetingL
   return load;
 }
 
+/** Resolves once both bridges are owned, by two different instances (the first one up takes both, then hands one over). */
+function waitForSpread(stack: ClusterStack): Promise<void> {
+  return waitFor(() => {
+    const o = owners(stack);
+    return o.get('bridge-1') !== undefined && o.get('bridge-2') !== undefined && o.get('bridge-1') !== o.get('bridge-2');
+  }, 15_000, 'one bridge each on two instances');
+}
+
 /** A hang is a failure, not a stuck suite. */
 const LIMIT = { timeout: 60_000 };
 
@@ -42,8 +50,7 @@ describe('two instances, two bridges', LIMIT, () => {
 
   test('each bridge gets one owner and the instances share them out; /readyz and metrics show each bridge', async () => {
     // The first instance up takes both; once the second is live it is handed one (a rebalance).
-    await waitFor(() => { const o = owners(stack); return o.get('bridge-1') !== undefined && o.get('bridge-2') !== undefined && o.get('bridge-1') !== o.get('bridge-2'); },
-      15_000, 'one bridge each');
+    await waitForSpread(stack);
     for (const m of stack.members) {
       const ready = await fetch(`${m!.adminUrl}/readyz`);
       assert.equal(ready.status, 200, 'every instance takes WebEx traffic');
@@ -115,8 +122,7 @@ describe('three instances, two bridges', LIMIT, () => {
   after(async () => { await stack?.close(); });
 
   test('a crashed owner\'s bridge goes to the instance that owned none; meetings through all three URLs are carried out once', async () => {
-    await waitFor(() => { const o = owners(stack); return o.get('bridge-1') !== undefined && o.get('bridge-2') !== undefined && o.get('bridge-1') !== o.get('bridge-2'); },
-      15_000, 'one bridge each on two of the three');
+    await waitForSpread(stack);
     await runMeetings(stack, 201);
     const before = owners(stack);
     const victim = before.get('bridge-1')!;

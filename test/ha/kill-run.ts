@@ -58,7 +58,9 @@ async function startMember(index: number): Promise<Member> {
     child.once('exit', (code) => reject(new Error(`member ${index} exited (${code}) before it was ready`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.startsWith('READY ')) { member.url = line.slice(6); resolve(); }
-      if (line.startsWith('STATUS ')) member.status = JSON.parse(line.slice(7)) as Status;
+      if (!line.startsWith('STATUS ')) return;
+      // A member killed mid-write leaves a cut line: the previous status stands.
+      try { member.status = JSON.parse(line.slice(7)) as Status; } catch { /* cut line */ }
     });
   });
   // A restarted member listens on a new port: its URL's simulator is replaced.
