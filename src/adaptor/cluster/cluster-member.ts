@@ -90,11 +90,6 @@ export class ClusterMember {
     });
   }
 
-  /** The engine of the first bridge this instance owns (the console follows it). */
-  get engine(): Engine | undefined {
-    return this.engines()[0];
-  }
-
   /** Every engine running here: one per bridge owned. */
   engines(): Engine[] {
     return this.#ownerships.flatMap((o) => o.engine ?? []);
