@@ -38,7 +38,7 @@ export function clusterMetrics(member: ClusterMember): Registry {
   perBridgeCount('tsp_cluster_take_overs_total', 'Times this instance took the bridge\'s lease.', (b) => b.takeOvers);
   perBridgeCount('tsp_cluster_lease_losses_total', 'Times this instance lost the bridge\'s lease without releasing it.', (b) => b.leaseLosses);
   perBridgeCount('tsp_cluster_fencing_refusals_total', 'Owner writes refused by Redis plus bridge commands and posts refused locally for want of the bridge\'s lease.', (b) => b.fencingRefusals);
-  perBridge('tsp_cluster_last_take_over_ms', 'How long the last take-over of the bridge took, lease to engine running.', (b) => b.lastTakeOverMs ?? 0);
+  perBridge('tsp_cluster_last_take_over_seconds', 'How long the last take-over of the bridge took, lease to engine running, in seconds (Prometheus base unit).', (b) => (b.lastTakeOverMs ?? 0) / 1_000);
   gauge('tsp_cluster_peers', 'Instances heard from recently, this one included.', () => member.status().peers.filter((p) => !p.silent).length);
   readCounter({
     name: 'tsp_cluster_intake_refused_total', help: 'Transactions answered Confirmation 7 because Redis did not answer.',
