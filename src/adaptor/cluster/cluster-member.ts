@@ -72,6 +72,8 @@ export class ClusterMember {
   #ownerships: BridgeOwnership[];
   #heartbeat: InstanceHeartbeat;
   #intake = { accepted: 0, repeats: 0, refused: 0 };
+  /** Refusing since the last transaction Redis took: an outage is one error line, its refusals warnings. */
+  #refusing = false;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #quietTicks = 0;
@@ -120,8 +122,14 @@ export class ClusterMember {
         (message) => chooseBridge(routingKey(message), bridges, offers));
     } catch (err) {
       this.#intake.refused++;
-      this.#log.error({ err, TransID: tx.transId }, 'could not record a transaction in Redis; answering Confirmation 7 so WebEx tries again or elsewhere');
+      const level = this.#refusing ? 'warn' : 'error';
+      this.#refusing = true;
+      this.#log[level]({ err, TransID: tx.transId }, 'could not record a transaction in Redis; answering Confirmation 7 so WebEx tries again or elsewhere');
       return 7;
+    }
+    if (this.#refusing) {
+      this.#refusing = false;
+      this.#log.info({ TransID: tx.transId, refused: this.#intake.refused }, 'Redis records transactions again; Confirmation 0 resumes');
     }
     if (outcome.kind === 'repeat') {
       this.#intake.repeats++;
