@@ -10,10 +10,12 @@
  * hand-over drains the engine (bounded) and releases the lease so another instance takes it at
  * its next tick.
  *
- * A write to Redis that fails while the lease is still held (a Sentinel fail-over, replicas
- * late for WAIT) leaves the command that made it unfinished in Redis, where the running engine
- * would not look again: the owner then recovers as a take-over would, with a fresh engine on
- * the same lease (after one renewal period, so a burst of failures makes one recovery).
+ * A write to Redis that fails while the lease is still held (a Sentinel fail-over, a restart,
+ * replicas late for WAIT) leaves the command that made it unfinished in Redis, where the running
+ * engine would not look again, or a bridge event in the engine's memory but not in Redis (with
+ * the notifications it made): the owner then recovers as a take-over would, with a fresh engine
+ * on the same lease that reloads Redis and reconciles it with the bridge (after one renewal
+ * period, so a burst of failures makes one recovery; again if Redis failed during that one).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -27,7 +29,8 @@ export type StartEngine = (bridgeId: string, store: RedisStore, mayAct: () => bo
 
 type OwnershipState =
   | { kind: 'standby' }
-  | { kind: 'taking-over'; since: number }
+  /** `writeFailed`: a write of the starting engine failed (its recovery or reconciliation), so it must recover again. */
+  | { kind: 'taking-over'; since: number; writeFailed: boolean }
   | { kind: 'owner'; engine: Engine }
   | { kind: 'handing-over' }
   | { kind: 'closed' };
@@ -159,7 +162,8 @@ export class BridgeOwnership {
   async #takeOver(): Promise<void> {
     if (this.#state.kind !== 'standby') return;
     const since = performance.now();
-    this.#state = { kind: 'taking-over', since };
+    const starting: OwnershipState & { kind: 'taking-over' } = { kind: 'taking-over', since, writeFailed: false };
+    this.#state = starting;
     this.#changed();
     let engine: Engine;
     try {
@@ -183,10 +187,13 @@ export class BridgeOwnership {
     this.#log.info({ tookMs: this.#lastTakeOverMs, lease: this.lease.fence() },
       `take-over of bridge ${this.bridgeId} done: connected, recovered and reconciled; outbox resumed`);
     this.#changed();
+    // Redis still away while it recovered: part of what it saw is in its memory only.
+    if (starting.writeFailed) this.#writeFailed(new Error('a write failed during the take-over'));
     this.poll();
   }
 
   #writeFailed(err: unknown): void {
+    if (this.#state.kind === 'taking-over') this.#state.writeFailed = true;
     if (this.#state.kind !== 'owner' || this.#recovery) return;
     this.#log.warn({ err }, `a write to Redis failed while owning bridge ${this.bridgeId}: recovering its unfinished commands with a fresh engine`);
     this.#recovery = setTimeout(() => void this.#recover(), this.#renewMs);
