@@ -6,7 +6,7 @@
  * A resync snapshot is exact (the driver delivers no event it already reflects), so it is acted
  * on at once. A periodic snapshot can race with events in flight, so a discrepancy is acted on
  * only when the next periodic round sees it again. Conferences with a command queued or running
- * are left for a later round.
+ * are left for a later round: after a resync or recovery, the round after their queue is through.
  */
 import type { Logger } from 'pino';
 import type { BridgeCommand, BridgeSnapshot, SnapshotConference } from '../../bridges/driver.js';
@@ -33,6 +33,9 @@ export interface KeepingInStepDeps {
 
 export type ReconcileMode = 'resync' | 'periodic' | 'after-recovery';
 
+/** Looks after a resync or recovery, while conferences keep being busy with commands. */
+const EXACT_ROUNDS_MAX = 10;
+
 export class KeepingInStep {
   #deps: KeepingInStepDeps;
   /** Discrepancies seen by the last periodic round, per bridge. */
@@ -42,7 +45,7 @@ export class KeepingInStep {
     this.#deps = deps;
   }
 
-  async reconcileAll(bridgeIds: readonly string[], mode: ReconcileMode): Promise<void> {
+  async reconcileAll(bridgeIds: readonly string[], mode: ReconcileMode, round = 1): Promise<void> {
     await Promise.all(bridgeIds.map(async (bridgeId) => {
       let snapshot: BridgeSnapshot;
       try {
@@ -51,11 +54,23 @@ export class KeepingInStep {
         this.#deps.logger.debug({ err, bridge: bridgeId }, 'no snapshot: bridge not reachable; checked after it reconnects');
         return;
       }
-      await this.reconcile(bridgeId, snapshot, mode);
+      await this.reconcile(bridgeId, snapshot, mode, round);
     }));
   }
 
-  async reconcile(bridgeId: string, snapshot: BridgeSnapshot, mode: ReconcileMode): Promise<void> {
+  async reconcile(bridgeId: string, snapshot: BridgeSnapshot, mode: ReconcileMode, round = 1): Promise<void> {
+    const waiting = await this.#apply(bridgeId, snapshot, mode);
+    // After a resync or a recovery the next periodic round may be minutes away, and what
+    // happened while nobody watched (callers who joined, a dial-out answered) is only in the
+    // snapshot: once the conferences that were busy are through their queues, look again.
+    if (waiting.length > 0 && mode !== 'periodic' && round < EXACT_ROUNDS_MAX) {
+      await Promise.all(waiting.map((conf) => this.#deps.enqueue(conf, async () => {})));
+      await this.reconcileAll([bridgeId], mode, round + 1);
+    }
+  }
+
+  /** Applies what `snapshot` shows; resolves with the conferences left for later because they were busy. */
+  async #apply(bridgeId: string, snapshot: BridgeSnapshot, mode: ReconcileMode): Promise<ConferenceState[]> {
     const { registry, logger } = this.#deps;
     const result = reconcile(registry.open(bridgeId), snapshot);
     const previous = this.#seen.get(bridgeId) ?? new Set<string>();
@@ -66,9 +81,14 @@ export class KeepingInStep {
       return previous.has(key);
     };
     const commits: Promise<void>[] = [];
+    const waiting = new Map<string, ConferenceState>();
     for (const correction of result.corrections) {
       const conf = registry.get(correction.confId);
-      if (!conf || this.#deps.isBusy(conf) || !confirmed(correction.key)) continue;
+      if (!conf || !confirmed(correction.key)) continue;
+      if (this.#deps.isBusy(conf)) {
+        waiting.set(conf.confId, conf);
+        continue;
+      }
       this.#count(correction.kind);
       logger.info({ bridge: bridgeId, ExtConfID: conf.extConfID, kind: correction.kind, mode }, 'correcting a difference between bridge and engine');
       commits.push(this.#deps.commit(correction.apply(registry.copy(conf), this.#deps.context())));
@@ -85,6 +105,7 @@ export class KeepingInStep {
     }
     if (mode === 'periodic') this.#seen.set(bridgeId, seen);
     await Promise.allSettled(commits);
+    return [...waiting.values()];
   }
 
   /** Keep-alive cleanup (spec 3.1): ended on the bridge and at WebEx with Status 3. */
