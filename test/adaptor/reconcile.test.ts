@@ -27,6 +27,30 @@ describe('keeping the bridge and WebEx in step', () => {
     assert.deepEqual([c.get('caller-left-unreported'), c.get('caller-joined-unreported')], [1, 1]);
   });
 
+  it('a conference busy with a command at resync is brought in step once that command is through', async () => {
+    const h = await startEngine();
+    const bc = await meeting(h);
+    let release = (): void => {};
+    let sent = (): void => {};
+    const lockSent = new Promise<void>((resolve) => (sent = resolve));
+    h.driver.overrides.set('lockConference', () => new Promise<void>((resolve) => {
+      release = resolve;
+      sent();
+    }));
+    assert.equal(await h.engine.accept({ transId: 'w2a-busy', messages: [w2a.lock('conf-1', true)], receivedAt: h.clock.now() }), 0);
+    await lockSent;
+    h.driver.quietly((confs) => {
+      confs.get(bc)!.callers.push({ port: '2/1', legId: 'leg-new', muted: false, mutedBy: 'bridge', talking: false, subConfId: 0, callerId: '1,650,5550000' });
+    });
+    h.driver.reconnect();
+    // The resync met the conference busy with the lock: nothing reported yet.
+    assert.deepEqual(h.webex.of('A2W_NotifyUserEnter'), []);
+    release();
+    await h.settle();
+    assert.deepEqual(h.webex.of('A2W_NotifyUserEnter').map((m) => m.CallerID), ['1,650,5550000']);
+    assert.equal(h.engine.counters.corrections.get('caller-joined-unreported'), 1);
+  });
+
   it('a lock and a mute-all policy the bridge lost are applied again', async () => {
     const h = await startEngine();
     const bc = await meeting(h);

@@ -45,27 +45,32 @@ export class KeepingInStep {
     this.#deps = deps;
   }
 
-  async reconcileAll(bridgeIds: readonly string[], mode: ReconcileMode, round = 1): Promise<void> {
+  async reconcileAll(bridgeIds: readonly string[], mode: ReconcileMode): Promise<void> {
     await Promise.all(bridgeIds.map(async (bridgeId) => {
-      let snapshot: BridgeSnapshot;
-      try {
-        snapshot = await this.#deps.execute<BridgeSnapshot>(bridgeId, { op: 'snapshot' });
-      } catch (err) {
-        this.#deps.logger.debug({ err, bridge: bridgeId }, 'no snapshot: bridge not reachable; checked after it reconnects');
-        return;
-      }
-      await this.reconcile(bridgeId, snapshot, mode, round);
+      const snapshot = await this.#snapshot(bridgeId);
+      if (snapshot) await this.reconcile(bridgeId, snapshot, mode);
     }));
   }
 
-  async reconcile(bridgeId: string, snapshot: BridgeSnapshot, mode: ReconcileMode, round = 1): Promise<void> {
-    const waiting = await this.#apply(bridgeId, snapshot, mode);
+  async reconcile(bridgeId: string, snapshot: BridgeSnapshot, mode: ReconcileMode): Promise<void> {
+    let waiting = await this.#apply(bridgeId, snapshot, mode);
     // After a resync or a recovery the next periodic round may be minutes away, and what
     // happened while nobody watched (callers who joined, a dial-out answered) is only in the
     // snapshot: once the conferences that were busy are through their queues, look again.
-    if (waiting.length > 0 && mode !== 'periodic' && round < EXACT_ROUNDS_MAX) {
+    for (let round = 1; waiting.length > 0 && mode !== 'periodic' && round < EXACT_ROUNDS_MAX; round++) {
       await Promise.all(waiting.map((conf) => this.#deps.enqueue(conf, async () => {})));
-      await this.reconcileAll([bridgeId], mode, round + 1);
+      const again = await this.#snapshot(bridgeId);
+      if (!again) return;
+      waiting = await this.#apply(bridgeId, again, mode);
+    }
+  }
+
+  async #snapshot(bridgeId: string): Promise<BridgeSnapshot | undefined> {
+    try {
+      return await this.#deps.execute<BridgeSnapshot>(bridgeId, { op: 'snapshot' });
+    } catch (err) {
+      this.#deps.logger.debug({ err, bridge: bridgeId }, 'no snapshot: bridge not reachable; checked after it reconnects');
+      return undefined;
     }
   }
 
