@@ -35,3 +35,24 @@ test('the ports promised per bridge follow every put and remove, as a scan of th
   for (const bridgeId of ['b1', 'b2', 'unknown']) assert.equal(registry.promisedPorts(bridgeId), scanned(registry, bridgeId), bridgeId);
   assert.equal(registry.promisedPorts('b2'), 0);
 });
+
+test('a copy shares nothing with the kept version: changing it deeply leaves the registry as it was', () => {
+  const registry = new ConferenceRegistry();
+  const kept = conference('a', 'b1', 4, 2);
+  kept.muteAll = { muted: true, applyToNewCallers: false };
+  kept.recentDialOutsAt = [1, 2];
+  (kept.callers[0] as unknown as { held: unknown[] }).held = [{ type: 'A2W_NotifyUserLeave', MsgID: 'm1' }];
+  registry.put(kept);
+  const before = structuredClone(registry.get('a'));
+  const copy = registry.copy(registry.get('a'))!;
+  assert.deepEqual(copy, before);
+  copy.formerExtConfIDs.push('old');
+  copy.muteAll!.muted = false;
+  copy.recentDialOutsAt.push(3);
+  copy.classes.tollCallIn = true;
+  (copy.callers[0] as unknown as { held: { MsgID: string }[] }).held[0]!.MsgID = 'changed';
+  (copy.callers[1] as unknown as { extCallID: string }).extCallID = 'changed';
+  copy.callers.pop();
+  assert.deepEqual(registry.get('a'), before);
+  assert.equal(registry.copy(undefined), undefined);
+});

@@ -106,6 +106,20 @@ export class ConferenceRegistry {
 
   /** A copy a transition may change; the registry keeps the original until `put`. */
   copy<C extends ConferenceState | undefined>(conf: C): C {
-    return conf === undefined ? conf : structuredClone(conf);
+    return conf === undefined ? conf : copyPlain(conf);
   }
+}
+
+/**
+ * A deep copy of plain data (objects, arrays, primitives), which is all a conference holds: it
+ * is stored as JSON. Several copies are made per command; node's `structuredClone` took ~18 us
+ * for a conference of five callers, this ~2.5 us. Generic rather than field by field, so a field
+ * added to the state later can never end up shared between the kept version and a changed copy.
+ */
+function copyPlain<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyPlain) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = copyPlain((value as Record<string, unknown>)[key]);
+  return copy as T;
 }
