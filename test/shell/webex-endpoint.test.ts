@@ -152,6 +152,24 @@ describe('the WebEx endpoint', () => {
     assert.match(String(res.headers['x-tsp-reason']), /retry/);
   });
 
+  test('the path as configured and the same route under express matching rules answer alike', async () => {
+    // The exact path is served without express; a query or trailing slash goes through it.
+    const headersOf = (res: { headers: Record<string, unknown> }) =>
+      Object.fromEntries(Object.entries(res.headers).filter(([name]) => !['date', 'connection', 'keep-alive'].includes(name)));
+    const direct = await post(tspDocument('wbx-direct', MUTE));
+    for (const variant of ['?from=webex', '/']) {
+      const routed = await request(url + variant, { body: tspDocument('wbx-direct', MUTE), ca, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+      assert.equal(routed.status, direct.status, variant);
+      assert.deepEqual(headersOf(routed), headersOf(direct), variant);
+      assert.equal(routed.body, direct.body, variant);
+    }
+    const refusedDirect = await post(tspDocument('wbx-gz', MUTE), { 'content-encoding': 'gzip' });
+    const refusedRouted = await request(`${url}?x=1`, { body: tspDocument('wbx-gz', MUTE), ca, headers: { 'content-encoding': 'gzip' } });
+    assert.deepEqual(headersOf(refusedRouted), headersOf(refusedDirect));
+    assert.equal(refusedRouted.body, refusedDirect.body);
+    assert.equal(engine.accepted.length, 3);
+  });
+
   test('other paths are 404 and other methods 405, without touching the engine', async () => {
     const notFound = await request(url.replace('/tsp', '/admin'), { body: tspDocument('x', MUTE), ca });
     assert.equal(notFound.status, 404);

@@ -15,9 +15,11 @@
  * A non-zero Result's reason goes to the log and to the `X-TSP-Reason` header.
  *
  * The hot path only reads, decodes and hands over: the codec and loggers are built at start-up.
+ * It is a plain node request handler (no express request or response objects, no router) so the
+ * listener can call it directly for the transactions themselves (webex-listener.ts).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { CONFIRMATION, type ConfirmationResult, type TspCodec, type W2AMessage } from '../../protocol/index.js';
 import type { Refusal } from '../access/access-gate.js';
@@ -54,17 +56,21 @@ const ENGINE_REASONS: Partial<Record<ConfirmationResult, string>> = {
 
 type BodyOutcome = { ok: true; body: Buffer } | { ok: false; result: ConfirmationResult; reason: string };
 
-export function tspRoute(deps: TspRouteDeps): RequestHandler {
+/** Resolves once the Confirmation is written; it catches everything itself and never rejects. */
+export type TspRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function tspRoute(deps: TspRouteDeps): TspRouteHandler {
   const { codec, accept, logger, maxBodyBytes, isIntakeOpen, admit } = deps;
   const now = deps.clock ?? Date.now;
 
-  const confirm = (res: Response, transId: string, result: ConfirmationResult, reason?: string): void => {
-    res.status(200).type(CONTENT_TYPE);
+  const confirm = (res: ServerResponse, transId: string, result: ConfirmationResult, reason?: string): void => {
+    const body = codec.encodeConfirmation(transId, result);
     if (reason) res.setHeader(REASON_HEADER, headerSafe(reason));
-    res.send(codec.encodeConfirmation(transId, result));
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
   };
 
-  return async (req: Request, res: Response): Promise<void> => {
+  return async (req, res) => {
     const receivedAt = now();
     const source = req.socket.remoteAddress;
     let transId = '';
@@ -124,7 +130,7 @@ export function tspRoute(deps: TspRouteDeps): RequestHandler {
  * The body as bytes, refused as soon as it is known to exceed the limit: from Content-Length
  * before reading, or while streaming when the sender did not say (chunked).
  */
-function readBody(req: Request, maxBodyBytes: number): Promise<BodyOutcome> {
+function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<BodyOutcome> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
     return Promise.resolve({
