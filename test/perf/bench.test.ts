@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/tools/bench/bench-command.js';
-import { prepareDataDir } from '../../src/tools/bench/harness.js';
-import { Target } from '../../src/tools/bench/target.js';
+import { prepareDataDir, startTargets, type BenchTargets } from '../../src/tools/bench/harness.js';
 
 const SUMMARY_KEYS = [
   'commandsPerSecond', 'confirmP99Ms', 'ceilingPerSecond', 'ceilingRatio', 'conferencesPerMinute', 'createP99Ms',
@@ -49,6 +48,18 @@ describe('tsp-adaptor bench --smoke', () => {
     }
   });
 
+  test('runs the bridge emulator in a process of its own, its CPU counted apart from the daemon\'s', async () => {
+    const throughput = JSON.parse(await readFile(path.join(out, 'throughput.json'), 'utf8')) as { figures: Record<string, number> };
+    assert.ok(throughput.figures.daemonCpuUsPerCommand! > 0, 'the daemon\'s CPU per command is read');
+    assert.ok(throughput.figures.emulatorCpuUsPerCommand! > 0, 'the bridge commands cost the emulator process CPU');
+    for (const name of ['steady', 'storm']) {
+      const result = JSON.parse(await readFile(path.join(out, `${name}.json`), 'utf8')) as { figures: Record<string, number> };
+      assert.equal(typeof result.figures.emulatorCpuPct, 'number', `${name} records the emulator's CPU`);
+    }
+    const memory = JSON.parse(await readFile(path.join(out, 'memory.json'), 'utf8')) as { figures: Record<string, number> };
+    assert.ok(memory.figures.emulatorRss0CallsMb! > 0, 'the emulator process\'s RSS is read');
+  });
+
   test('writes summary.json with every key the project quotes', async () => {
     const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
     for (const key of SUMMARY_KEYS) assert.equal(typeof summary[key], 'number', key);
@@ -62,21 +73,26 @@ describe('tsp-adaptor bench --smoke', () => {
 });
 
 /**
- * `--url`: an adaptor bench did not start (here a daemon in a child process it is told about)
- * is driven as it runs; the scenarios that read the daemon's own process are refused.
+ * `--url`: an adaptor bench did not start (here a daemon and its bridge emulator in child
+ * processes it is told about) is driven as it runs; the scenarios that read the daemon's own
+ * process are refused.
  */
 describe('tsp-adaptor bench --url', () => {
   let out: string;
   let prepared: Awaited<ReturnType<typeof prepareDataDir>>;
-  let target: Target;
+  let targets: BenchTargets;
+  let url: string;
+  let control: string;
 
   before(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'bench-url-'));
     prepared = await prepareDataDir();
-    target = await Target.start({ kind: 'daemon', dataDir: prepared.dataDir, config: { webex: { port: 0 }, log: { level: 'warn' } } });
+    targets = await startTargets(prepared.dataDir, { webex: { port: 0 }, log: { level: 'warn' } });
+    url = targets.daemon.ready.url;
+    control = targets.emulator.ready.url;
   });
   after(async () => {
-    await target?.stop();
+    await targets?.stop();
     await rm(out, { recursive: true, force: true });
     if (prepared) await rm(prepared.dataDir, { recursive: true, force: true });
   });
@@ -87,18 +103,18 @@ describe('tsp-adaptor bench --url', () => {
     process.stdout.write = ((chunk: string) => (printed.push(chunk), true)) as typeof process.stdout.write;
     let exitCode;
     try {
-      exitCode = await run(['--smoke', '--scenario', 'throughput', '--url', target.ready.url, '--emulator', target.ready.emulatorControl!, '--out', out]);
+      exitCode = await run(['--smoke', '--scenario', 'throughput', '--url', url, '--emulator', control, '--out', out]);
     } finally {
       process.stdout.write = write;
     }
     assert.equal(exitCode, 0, printed.join(''));
     const result = JSON.parse(await readFile(path.join(out, 'throughput.json'), 'utf8')) as { figures: Record<string, number>; notes: string[] };
     assert.ok(result.figures.peakPerSecond! > 0, 'commands were confirmed by the running adaptor');
-    assert.ok(result.notes.some((n) => n.includes(target.ready.url)), 'the results name the adaptor driven');
+    assert.ok(result.notes.some((n) => n.includes(url)), 'the results name the adaptor driven');
   });
 
   test('refuses the scenarios that need the daemon started by bench, and --url without --emulator', async () => {
-    assert.equal(await run(['--scenario', 'memory', '--url', target.ready.url, '--emulator', target.ready.emulatorControl!]), 2);
-    assert.equal(await run(['--url', target.ready.url]), 2);
+    assert.equal(await run(['--scenario', 'memory', '--url', url, '--emulator', control]), 2);
+    assert.equal(await run(['--url', url]), 2);
   });
 });

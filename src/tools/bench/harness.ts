@@ -1,7 +1,9 @@
 /**
- * What every benchmark scenario stands on: the daemon in its own process (or one at a given
- * URL), the WebEx simulator receiving the A2W posts, the emulator's control interface, and
- * the few conference-level moves the scenarios share, timed from the WebEx side.
+ * What every benchmark scenario stands on: the bridge emulator and the daemon in processes of
+ * their own, the daemon's driver connected to the emulator over loopback TCP as to a bridge
+ * (or an adaptor at a given URL with its bridge's control interface), the WebEx simulator
+ * receiving the A2W posts, and the few conference-level moves the scenarios share, timed from
+ * the WebEx side.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +22,7 @@ export interface HarnessOptions {
   emulatorControl?: string;
   /** PEM for a given URL's certificate; a loopback adaptor is trusted without it. */
   ca?: string;
-  /** Config overrides for a started daemon. */
+  /** Config overrides for a started daemon (its bridge is always the started emulator). */
   config?: Record<string, unknown>;
   /** The target process's entry (a compiled copy for figures); tsx sources by default. */
   targetEntry?: TargetEntry;
@@ -36,6 +38,8 @@ export interface BenchConference {
 }
 
 const CREATE_TIMEOUT_MS = 30_000;
+/** The login the started emulator accepts and the daemon's bridge entry uses. */
+const BRIDGE_LOGIN = { username: 'tsp', password: 'tsp-bench' };
 
 /**
  * The daemon as a benchmark runs it: embedded defaults, an ephemeral port, and the per-source
@@ -53,18 +57,18 @@ export class Harness {
   readonly keyPair: KeyPair;
   readonly dataDir: string;
   readonly #ownsDataDir: boolean;
-  readonly #target: Target | undefined;
+  readonly #targets: BenchTargets | undefined;
   /** Called for every A2W message the simulator takes, with its arrival time. */
   readonly #listeners = new Set<(r: ReceivedA2W, at: number) => void>();
 
-  private constructor(parts: { sim: WebexSim; emulator: EmulatorClient; url: string; keyPair: KeyPair; dataDir: string; ownsDataDir: boolean; target?: Target }) {
+  private constructor(parts: { sim: WebexSim; emulator: EmulatorClient; url: string; keyPair: KeyPair; dataDir: string; ownsDataDir: boolean; targets?: BenchTargets }) {
     this.#ownsDataDir = parts.ownsDataDir;
     this.sim = parts.sim;
     this.emulator = parts.emulator;
     this.url = parts.url;
     this.keyPair = parts.keyPair;
     this.dataDir = parts.dataDir;
-    this.#target = parts.target;
+    this.#targets = parts.targets;
     this.sim.on('message', (r) => {
       const at = performance.now();
       for (const listener of this.#listeners) listener(r, at);
@@ -73,24 +77,36 @@ export class Harness {
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const { dataDir, keyPair } = options.prepared ?? (await prepareDataDir());
-    let target: Target | undefined;
+    let targets: BenchTargets | undefined;
     let url = options.url;
     let control = options.emulatorControl;
     if (!url) {
-      target = await Target.start({ kind: 'daemon', dataDir, config: { ...BENCH_CONFIG, ...options.config } }, options.targetEntry);
-      url = target.ready.url;
-      control = target.ready.emulatorControl;
+      targets = await startTargets(dataDir, { ...BENCH_CONFIG, ...options.config }, options.targetEntry);
+      url = targets.daemon.ready.url;
+      control = targets.emulator.ready.url;
     }
     if (!control) throw new Error('bench: give --emulator CONTROL_URL with --url (the bridge side is played through it)');
     // Receipts of A2W posts are for statistics, not waits: the simulator keeps no waiters busy.
-    const sim = new WebexSim({ adaptorUrl: url, keyPair, ...(options.ca ? { adaptorCa: options.ca } : target ? { adaptorCa: keyPair.cert } : {}) });
+    const sim = new WebexSim({ adaptorUrl: url, keyPair, ...(options.ca ? { adaptorCa: options.ca } : targets ? { adaptorCa: keyPair.cert } : {}) });
     await sim.start();
-    return new Harness({ sim, emulator: new EmulatorClient(control), url, keyPair, dataDir, ownsDataDir: !options.prepared, ...(target ? { target } : {}) });
+    return new Harness({ sim, emulator: new EmulatorClient(control), url, keyPair, dataDir, ownsDataDir: !options.prepared, ...(targets ? { targets } : {}) });
   }
 
   /** The daemon's own figures, when the harness started it. */
   stats(options: { gc?: boolean; resetLoop?: boolean } = {}): Promise<TargetStats | undefined> {
-    return this.#target ? this.#target.stats(options) : Promise.resolve(undefined);
+    return this.#targets ? this.#targets.daemon.stats(options) : Promise.resolve(undefined);
+  }
+
+  /** The emulator process's own figures (its CPU is the bridge's, not the adaptor's), when the harness started it. */
+  emulatorStats(options: { gc?: boolean } = {}): Promise<TargetStats | undefined> {
+    return this.#targets ? this.#targets.emulator.stats(options) : Promise.resolve(undefined);
+  }
+
+  /** CPU time so far (user + system, us) of the daemon and of the emulator, when the harness started them. */
+  async cpuUs(): Promise<ProcessesCpuUs | undefined> {
+    if (!this.#targets) return undefined;
+    const [daemon, emulator] = await Promise.all([this.#targets.daemon.stats(), this.#targets.emulator.stats()]);
+    return { daemon: daemon.cpuUserUs + daemon.cpuSystemUs, emulator: emulator.cpuUserUs + emulator.cpuSystemUs };
   }
 
   /** Every A2W message from now on, with its arrival time; returns the unsubscribe. */
@@ -208,10 +224,50 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    await this.#target?.stop();
+    await this.#targets?.stop();
     await this.sim.close();
     if (this.#ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
+}
+
+export interface ProcessesCpuUs {
+  daemon: number;
+  emulator: number;
+}
+
+/** The started bridge emulator and the daemon whose one bridge it is, each in its own process. */
+export interface BenchTargets {
+  emulator: Target;
+  daemon: Target;
+  /** The daemon first (it hangs up its bridge link), then the emulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the emulator as `tsp-adaptor emulator` would, on ephemeral loopback ports, then the
+ * daemon with that emulator as its one bridge (voyant2313 over TCP) and its own emulator off.
+ */
+export async function startTargets(dataDir: string, config: Record<string, unknown>, targetEntry?: TargetEntry): Promise<BenchTargets> {
+  const { username, password } = BRIDGE_LOGIN;
+  const ports = ['--control-port', '--port-2035', '--port-2313', '--notify-port-2313'].flatMap((flag) => [flag, '0']);
+  const emulator = await Target.start({ kind: 'emulator', args: ['--host', '127.0.0.1', ...ports, '--user', username, '--password', password] }, targetEntry);
+  const bound = emulator.ready.emulatorPorts!;
+  const bridge = { id: 'bench-bridge', driver: 'voyant2313', host: '127.0.0.1', port: bound.voyant2313Request, notifyPort: bound.voyant2313Notify, username, password };
+  let daemon: Target;
+  try {
+    daemon = await Target.start({ kind: 'daemon', dataDir, config: { ...config, bridges: [bridge], emulator: { enabled: false } } }, targetEntry);
+  } catch (err) {
+    await emulator.stop();
+    throw err;
+  }
+  return {
+    emulator,
+    daemon,
+    stop: async () => {
+      await daemon.stop();
+      await emulator.stop();
+    },
+  };
 }
 
 /**

@@ -120,6 +120,8 @@ export async function writeSummary(dir: string): Promise<Record<string, unknown>
     // CPU per command of the daemon and per request of the bare server: what the other work on a shared machine moves least.
     daemonCpuUsPerCommand: figure(throughput, 'daemonCpuUsPerCommand'),
     ceilingCpuUsPerRequest: figure(throughput, 'ceilingCpuUsPerRequest'),
+    // The bridge emulator's, in its own process: the bridge's work, not the adaptor's.
+    emulatorCpuUsPerCommand: figure(throughput, 'emulatorCpuUsPerCommand'),
     conferencesPerMinute: figure(storm, 'conferencesPerMinute'),
     createP99Ms: figure(storm, 'createP99Ms'),
     joinNotifyP99Ms: figure(storm, 'joinNotifyP99Ms'),

@@ -1,8 +1,9 @@
 /**
- * The process under load in a benchmark, started by `tsp-adaptor bench` with an IPC channel:
- * either the daemon (composition root, SQLite store, embedded emulator) or the bare HTTPS
- * server that gives the machine's ceiling. Keeping it out of the load generator's process
- * means the two never share one event loop, as a WebEx server and an adaptor never would.
+ * A process of a benchmark, started by `tsp-adaptor bench` with an IPC channel: the daemon
+ * (composition root, SQLite store, its driver connected over TCP to a bridge), the bridge
+ * emulator that plays that bridge (as `tsp-adaptor emulator` starts it), or the bare HTTPS
+ * server that gives the machine's ceiling. Each has its own event loop and CPU account, as a
+ * WebEx server, an adaptor and a bridge in separate boxes would.
  *
  * It answers `stats` requests with its own RSS, CPU time, event loop delay (perf_hooks) and,
  * for the daemon, the engine's delivery counters; `gc` first when started with --expose-gc.
@@ -16,19 +17,23 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import { parseConfig } from '../../adaptor/config.js';
 import { Daemon } from '../../adaptor/main.js';
+import { parseOptions as parseEmulatorOptions } from '../../bridges/emulator/command.js';
+import { Emulator, type EmulatorPorts } from '../../bridges/emulator/emulator.js';
 
-export interface TargetStart {
-  kind: 'daemon' | 'ceiling';
-  dataDir: string;
-  /** Config on top of the embedded defaults (daemon only); the store is always SQLite in dataDir. */
-  config?: Record<string, unknown>;
-}
+export type TargetStart =
+  /** Config on top of the embedded defaults; the store is always SQLite in dataDir. */
+  | { kind: 'daemon'; dataDir: string; config?: Record<string, unknown> }
+  /** Serves the certificate in dataDir/tls. */
+  | { kind: 'ceiling'; dataDir: string }
+  /** The options of `tsp-adaptor emulator`, as on its command line. */
+  | { kind: 'emulator'; args: string[] };
 
 export interface TargetReady {
   type: 'ready';
+  /** The daemon's or the bare server's WebEx URL; the emulator's control interface. */
   url: string;
-  /** The embedded emulator's control interface (daemon only). */
-  emulatorControl?: string;
+  /** The ports the emulator bound (emulator only). */
+  emulatorPorts?: EmulatorPorts;
 }
 
 export interface TargetStats {
@@ -56,8 +61,15 @@ const NS_PER_MS = 1e6;
 const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 let daemon: Daemon | undefined;
 let server: https.Server | undefined;
+let emulator: Emulator | undefined;
 
 async function start(request: TargetStart): Promise<TargetReady> {
+  if (request.kind === 'emulator') {
+    const options = parseEmulatorOptions(request.args);
+    emulator = new Emulator(options);
+    const ports = await emulator.start();
+    return { type: 'ready', url: `http://${options.host ?? '127.0.0.1'}:${ports.control}`, emulatorPorts: ports };
+  }
   const tls = path.join(request.dataDir, 'tls');
   if (request.kind === 'ceiling') {
     const keyPair = { cert: await readFile(path.join(tls, 'webex-cert.pem'), 'utf8'), key: await readFile(path.join(tls, 'webex-key.pem'), 'utf8') };
@@ -83,8 +95,7 @@ async function start(request: TargetStart): Promise<TargetReady> {
     },
   });
   daemon = await Daemon.start(config, { logDestination });
-  const control = daemon.emulatorPorts?.control;
-  return { type: 'ready', url: daemon.webexUrl, ...(control ? { emulatorControl: `http://127.0.0.1:${control}` } : {}) };
+  return { type: 'ready', url: daemon.webexUrl };
 }
 
 function stats(request: { gc: boolean; resetLoop: boolean }): TargetStats {
@@ -122,7 +133,11 @@ process.on('message', (request: TargetRequest) => {
     reply(stats(request));
   } else {
     loop.disable();
-    const closing = daemon ? daemon.stop('benchmark finished') : new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    const closing = daemon
+      ? daemon.stop('benchmark finished')
+      : emulator
+        ? emulator.close()
+        : new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     server?.closeAllConnections();
     void closing.finally(() => {
       reply({ type: 'stopped' });

@@ -4,7 +4,7 @@
  * ports are taken. Measured from the WebEx side: create sent -> A2W_RspCreateConference
  * received, and dial-in -> A2W_NotifyUserEnter received.
  */
-import { Harness } from '../harness.js';
+import { Harness, type ProcessesCpuUs } from '../harness.js';
 import { LatencyBook } from '../latency.js';
 import { entry, measured, type ScenarioResult, type ScenarioSettings } from '../scenario.js';
 
@@ -36,6 +36,7 @@ export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
     let failedDials = 0;
     try {
       await warmUp(harness, settings.smoke ? 2 : WARM_UP_CONFERENCES);
+      const cpuStart = await harness.cpuUs();
       const started = performance.now();
       harness.onA2W((r, at) => {
         const m = r.message;
@@ -103,6 +104,9 @@ export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
       // Callers start once the first conferences exist, as they would at the hour.
       while (keys.length < Math.min(CALLER_CONFERENCES, 8) && performance.now() < endAt) await new Promise((resolve) => setTimeout(resolve, 5));
       await Promise.all([creators, ...Array.from({ length: DIALS_IN_FLIGHT }, dialler)]);
+      const cpuEnd = await harness.cpuUs();
+      const ranMs = performance.now() - started;
+      const cpuPct = (us: (c: ProcessesCpuUs) => number): number => (cpuStart && cpuEnd ? Math.round(((us(cpuEnd) - us(cpuStart)) / 1_000 / ranMs) * 100) : 0);
       const stats = await harness.drained();
       const created = createdAt.length - refusedCreates;
       const create = book.byName.get('create -> A2W_RspCreateConference');
@@ -110,7 +114,7 @@ export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
       const portsFilled = join?.count ?? 0;
       const fillSeconds = portsFilled > 0 ? Math.round(notifiedAt[notifiedAt.length - 1]!) : 0;
       return {
-        processes: 'WebEx simulator and dial-ins (emulator control interface) in the bench process; the daemon with its embedded emulator in a child process',
+        processes: 'WebEx simulator and dial-ins (emulator control interface) in the bench process; the bridge emulator and the daemon (its driver connected to that emulator over loopback TCP) each in a child process',
         figures: {
           durationS,
           conferencesCreated: created,
@@ -126,6 +130,9 @@ export function storm(settings: ScenarioSettings): Promise<ScenarioResult> {
           joinNotifyP50Ms: join?.summary().p50Ms ?? 0,
           joinNotifyP99Ms: join?.summary().p99Ms ?? 0,
           deadLetters: stats?.deadLetters ?? 0,
+          // Over the storm itself (100% = one core): the adaptor's, and apart the bridge's.
+          daemonCpuPct: cpuPct((c) => c.daemon),
+          emulatorCpuPct: cpuPct((c) => c.emulator),
         },
         latencies: book.summaries(),
         histograms: book.histograms(BUCKET_MS, BUCKETS),
