@@ -53,12 +53,36 @@ describe('Redis store', () => {
   it('keeps outbox retries, deliveries and dead letters', async () => {
     const s = store();
     const [r1, r2, r3] = await s.applyChange({ outbox: [out(1), out(2), out(3)] });
-    await s.outboxRetryLater(r1!.id, 2, 99);
-    await s.outboxDelivered(r2!.id);
-    await s.outboxDeadLetter(r3!.id, 'HTTP 400', 7);
+    await s.outboxRetryLater([r1!.id], 2, 99);
+    await s.outboxDelivered([r2!.id]);
+    await s.outboxDeadLetter([r3!.id], 'HTTP 400', 7);
     const pending = await s.pendingOutbox();
     assert.deepEqual(pending.map((r) => [r.id, r.attempts, r.nextAttemptAt]), [[r1!.id, 2, 99]]);
     assert.deepEqual((await s.deadLetters()).map((d) => [d.record.id, d.reason, d.at]), [[r3!.id, 'HTTP 400', 7]]);
+  });
+
+  it('keeps a batch (messages sharing one TransID) for the instance that takes over, and settles it as one', async () => {
+    const lease = { value: 'lease-1' };
+    const owner = store(() => lease.value);
+    const client = redis.client();
+    await client.set(owner.keys.lease, 'lease-1');
+    const [r1, r2, r3, r4] = await owner.applyChange({ outbox: [out(1), out(2), out(3), out(4)] });
+    await owner.outboxBatch([r2!, r3!].map((r) => ({ ...r, transId: r1!.transId })));
+    await owner.outboxRetryLater([r1!.id, r2!.id, r3!.id], 1, 50);
+    // The lease moves on: the old owner can no longer change a batch, the new one reads it whole.
+    await client.set(owner.keys.lease, 'lease-2');
+    await assert.rejects(owner.outboxBatch([{ ...r4!, transId: r1!.transId }]), FencedError);
+    const successor = new RedisStore(redis.client(), { group: `g${groupSeq}`, bridgeId: 'bridge-1', fence: () => 'lease-2' });
+    const pending = await successor.pendingOutbox();
+    assert.deepEqual(pending.map((r) => [r.id, r.transId, r.attempts, r.nextAttemptAt, r.message, r.createdAt, r.url, r.orderKey]), [
+      [r1!.id, 'a2w-1', 1, 50, r1!.message, 1, r1!.url, 'k'], [r2!.id, 'a2w-1', 1, 50, r2!.message, 2, r2!.url, 'k'],
+      [r3!.id, 'a2w-1', 1, 50, r3!.message, 3, r3!.url, 'k'], [r4!.id, 'a2w-4', 0, 0, r4!.message, 4, r4!.url, 'k'],
+    ]);
+    await successor.outboxDeadLetter([r1!.id, r2!.id, r3!.id], 'Confirmation Result 2', 9);
+    assert.deepEqual((await successor.deadLetters()).map((d) => [d.record.id, d.record.transId, d.reason]),
+      [r1, r2, r3].map((r) => [r!.id, 'a2w-1', 'Confirmation Result 2']));
+    await successor.outboxDelivered([r4!.id]);
+    assert.deepEqual(await successor.pendingOutbox(), []);
   });
 
   it('forgets old TransIDs and long-ended conferences on compaction', async () => {
@@ -80,7 +104,7 @@ describe('Redis store', () => {
     await s.applyChange({ conferences: [conf('c1')] });
     await client.set(s.keys.lease, 'lease-2');
     await assert.rejects(s.applyChange({ conferences: [conf('c2')] }), FencedError);
-    await assert.rejects(s.outboxDelivered(1), FencedError);
+    await assert.rejects(s.outboxDelivered([1]), FencedError);
     assert.equal(s.fencingRefusals, 2);
     assert.deepEqual((await s.loadConferences()).map((c) => c.confId), ['c1']);
     mine = 'lease-2';

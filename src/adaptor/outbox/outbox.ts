@@ -165,7 +165,7 @@ export class Outbox {
         record.nextAttemptAt = clock.now() + verdict.delayMs;
         counters.outboxRetries++;
         log().warn({ attempts: record.attempts, delayMs: verdict.delayMs, reason: verdict.reason }, 'A2W post failed; will retry');
-        await store.outboxRetryLater(record.id, record.attempts, record.nextAttemptAt);
+        await store.outboxRetryLater([record.id], record.attempts, record.nextAttemptAt);
       } else {
         lane.records.shift();
         if (verdict.kind === 'delivered') {
@@ -173,13 +173,13 @@ export class Outbox {
           // The lane goes on without waiting for this write's fsync: if it is lost in a crash,
           // the message is posted again with its TransID and WebEx ignores the repeat. The write
           // is still tracked, so `inFlight()` (settled, drain) covers it.
-          this.#track(store.outboxDelivered(record.id).catch((err: unknown) =>
+          this.#track(store.outboxDelivered([record.id]).catch((err: unknown) =>
             log().error({ err }, 'could not record an A2W message as delivered; it may be posted again after a restart')));
         } else {
           counters.deadLetters++;
           log().error({ url: record.url, attempts: record.attempts + 1, reason: verdict.reason, message: record.message },
             'A2W message dead-lettered: WebEx will not get it; see the dead letters in the store');
-          await store.outboxDeadLetter(record.id, verdict.reason, clock.now());
+          await store.outboxDeadLetter([record.id], verdict.reason, clock.now());
         }
       }
     } catch (err) {

@@ -59,20 +59,31 @@ export class MemoryStore implements Store {
     return [...this.#outbox.values()].sort((a, b) => a.id - b.id).map((r) => structuredClone(r));
   }
 
-  async outboxDelivered(id: number): Promise<void> {
-    this.#outbox.delete(id);
+  async outboxBatch(members: readonly OutboxRecord[]): Promise<void> {
+    for (const m of members) {
+      const r = this.#outbox.get(m.id);
+      if (r) r.transId = m.transId;
+    }
   }
 
-  async outboxRetryLater(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
-    const r = this.#outbox.get(id);
-    if (r) Object.assign(r, { attempts, nextAttemptAt });
+  async outboxDelivered(ids: readonly number[]): Promise<void> {
+    for (const id of ids) this.#outbox.delete(id);
   }
 
-  async outboxDeadLetter(id: number, reason: string, at: number): Promise<void> {
-    const record = this.#outbox.get(id);
-    if (!record) return;
-    this.#outbox.delete(id);
-    this.#deadLetters.push({ record, reason, at });
+  async outboxRetryLater(ids: readonly number[], attempts: number, nextAttemptAt: number): Promise<void> {
+    for (const id of ids) {
+      const r = this.#outbox.get(id);
+      if (r) Object.assign(r, { attempts, nextAttemptAt });
+    }
+  }
+
+  async outboxDeadLetter(ids: readonly number[], reason: string, at: number): Promise<void> {
+    for (const id of ids) {
+      const record = this.#outbox.get(id);
+      if (!record) continue;
+      this.#outbox.delete(id);
+      this.#deadLetters.push({ record, reason, at });
+    }
   }
 
   async deadLetters(): Promise<DeadLetter[]> {

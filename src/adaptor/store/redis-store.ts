@@ -8,6 +8,8 @@
  * Fencing: writes made by a bridge's owner (command start and completion, state changes, the
  * outbox) carry the value of THAT bridge's lease the owner holds; the script refuses them when
  * the lease moved on, so an owner that was paused past its lease cannot write anything twice.
+ * Each engine writes through its own view (`under`), bound to the lease value it started
+ * under, so an engine this instance has closed cannot write under a lease taken after it.
  * Intake (`recordTransaction`) is not fenced: any instance may record a command, the owner
  * runs it.
  *
@@ -20,7 +22,7 @@ import type { A2WMessage, W2AMessage } from '../../protocol/index.js';
 import type { ConferenceState } from '../conference/state.js';
 import { bridgeKeys, type BridgeKeys } from './redis/keys.js';
 import {
-  APPLY_CHANGE, COMPACT, OUTBOX_DEAD_LETTER, OUTBOX_DELIVERED, OUTBOX_RETRY,
+  APPLY_CHANGE, COMPACT, OUTBOX_BATCH, OUTBOX_DEAD_LETTER, OUTBOX_DELIVERED, OUTBOX_RETRY,
 } from './redis/scripts.js';
 import { TransactionLog, waitDurable, type Replicas } from './redis/transaction-log.js';
 import type {
@@ -33,10 +35,12 @@ export interface RedisStoreOptions {
   /** The bridge whose partition this store is: one lease, one owner. */
   bridgeId: string;
   /**
-   * The value of this bridge's lease this instance writes under, or undefined when the store is
+   * The value of this bridge's lease this store writes under, or undefined when the store is
    * not fenced (tests). Called at every owner write.
    */
   fence?: () => string;
+  /** Told when an owner write fails for any reason but fencing (see `under`). */
+  onWriteFailure?: (err: unknown) => void;
   /** Replicas that must acknowledge each write before it counts as durable. */
   waitReplicas?: Replicas;
 }
@@ -53,6 +57,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 const SCRIPTS = {
   tspApply: { numberOfKeys: 7, lua: APPLY_CHANGE },
+  tspBatch: { numberOfKeys: 2, lua: OUTBOX_BATCH },
   tspDelivered: { numberOfKeys: 3, lua: OUTBOX_DELIVERED },
   tspRetry: { numberOfKeys: 3, lua: OUTBOX_RETRY },
   tspDeadLetter: { numberOfKeys: 4, lua: OUTBOX_DEAD_LETTER },
@@ -61,21 +66,23 @@ const SCRIPTS = {
 
 interface StoredCommand { transId: string; message: W2AMessage; receivedAt: number }
 
+/** What every view of one bridge's store counts together. */
+interface Tally { fencingRefusals: number }
+
 export class RedisStore implements Store {
-  /** Owner writes refused by a fencing check, since start. */
-  fencingRefusals = 0;
   readonly keys: BridgeKeys;
   readonly bridgeId: string;
   #redis: Redis;
   #options: RedisStoreOptions;
   #log: TransactionLog;
   #scripts: Record<keyof typeof SCRIPTS, ScriptFn>;
-  #writeFailed: ((err: unknown) => void) | undefined;
+  #tally: Tally;
 
   /** `redis` is the caller's; `close()` leaves it open. */
-  constructor(redis: Redis, options: RedisStoreOptions) {
+  constructor(redis: Redis, options: RedisStoreOptions, tally: Tally = { fencingRefusals: 0 }) {
     this.#redis = redis;
     this.#options = options;
+    this.#tally = tally;
     this.bridgeId = options.bridgeId;
     this.keys = bridgeKeys(options.group, options.bridgeId);
     this.#log = new TransactionLog(redis, { group: options.group, ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}) });
@@ -84,6 +91,19 @@ export class RedisStore implements Store {
     }
     const r = redis as unknown as Record<string, ScriptFn>;
     this.#scripts = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, r[n]!.bind(redis)])) as Record<keyof typeof SCRIPTS, ScriptFn>;
+  }
+
+  /** Owner writes refused by a fencing check since start, over every view of this store. */
+  get fencingRefusals(): number {
+    return this.#tally.fencingRefusals;
+  }
+
+  /**
+   * The same partition, writing under the fixed lease value `fence`: what one engine gets for
+   * its whole life. Its failed writes (but fencing refusals) go to `onWriteFailure`.
+   */
+  under(fence: string, onWriteFailure: (err: unknown) => void): RedisStore {
+    return new RedisStore(this.#redis, { ...this.#options, fence: () => fence, onWriteFailure }, this.#tally);
   }
 
   /** Records for this bridge unless the conference is routed to another already (a test path: intake routes in cluster-member.ts). */
@@ -125,31 +145,40 @@ export class RedisStore implements Store {
   async pendingOutbox(): Promise<OutboxRecord[]> {
     const [all, retry] = await Promise.all([this.#redis.hgetall(this.keys.outbox), this.#redis.hgetall(this.keys.outboxRetry)]);
     return Object.entries(all)
-      .map(([id, body]): OutboxRecord => {
-        const [attempts, nextAttemptAt] = (retry[id] ?? '0:0').split(':').map(Number);
-        return { ...(JSON.parse(body) as OutboxInput), id: Number(id), attempts: attempts ?? 0, nextAttemptAt: nextAttemptAt ?? 0 };
-      })
+      .map(([id, body]) => toOutboxRecord(Number(id), body, retry[id] ?? null))
       .sort((a, b) => a.id - b.id);
   }
 
-  async outboxDelivered(id: number): Promise<void> {
+  async outboxBatch(members: readonly OutboxRecord[]): Promise<void> {
     const k = this.keys;
-    await this.#fenced(() => this.#scripts.tspDelivered(k.lease, k.outbox, k.outboxRetry, this.#fence(), id));
+    // The body as `#apply` wrote it, with the batch's TransID: pendingOutbox reads it back whole.
+    const pairs = members.flatMap(({ id, orderKey, url, message, transId, createdAt }) =>
+      [id, JSON.stringify({ orderKey, url, message, transId, createdAt } satisfies OutboxInput)]);
+    await this.#fenced(() => this.#scripts.tspBatch(k.lease, k.outbox, this.#fence(), ...pairs));
   }
 
-  async outboxRetryLater(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
+  async outboxDelivered(ids: readonly number[]): Promise<void> {
     const k = this.keys;
-    await this.#fenced(() => this.#scripts.tspRetry(k.lease, k.outbox, k.outboxRetry, this.#fence(), id, `${attempts}:${nextAttemptAt}`));
+    await this.#fenced(() => this.#scripts.tspDelivered(k.lease, k.outbox, k.outboxRetry, this.#fence(), ...ids));
   }
 
-  async outboxDeadLetter(id: number, reason: string, at: number): Promise<void> {
+  async outboxRetryLater(ids: readonly number[], attempts: number, nextAttemptAt: number): Promise<void> {
     const k = this.keys;
-    const [body, retry] = await Promise.all([this.#redis.hget(k.outbox, String(id)), this.#redis.hget(k.outboxRetry, String(id))]);
-    if (body === null) return;
-    const [attempts, nextAttemptAt] = (retry ?? '0:0').split(':').map(Number);
-    const record: OutboxRecord = { ...(JSON.parse(body) as OutboxInput), id, attempts: attempts ?? 0, nextAttemptAt: nextAttemptAt ?? 0 };
-    const dead: DeadLetter = { record, reason, at };
-    await this.#fenced(() => this.#scripts.tspDeadLetter(k.lease, k.outbox, k.outboxRetry, k.deadLetters, this.#fence(), id, JSON.stringify(dead)));
+    await this.#fenced(() => this.#scripts.tspRetry(k.lease, k.outbox, k.outboxRetry, this.#fence(), `${attempts}:${nextAttemptAt}`, ...ids));
+  }
+
+  async outboxDeadLetter(ids: readonly number[], reason: string, at: number): Promise<void> {
+    const k = this.keys;
+    const keys = ids.map(String);
+    const [bodies, retries] = await Promise.all([this.#redis.hmget(k.outbox, ...keys), this.#redis.hmget(k.outboxRetry, ...keys)]);
+    const pairs = ids.flatMap((id, i) => {
+      const body = bodies[i];
+      if (body === null || body === undefined) return [];
+      const dead: DeadLetter = { record: toOutboxRecord(id, body, retries[i] ?? null), reason, at };
+      return [id, JSON.stringify(dead)];
+    });
+    if (pairs.length === 0) return;
+    await this.#fenced(() => this.#scripts.tspDeadLetter(k.lease, k.outbox, k.outboxRetry, k.deadLetters, this.#fence(), ...pairs));
   }
 
   async deadLetters(): Promise<DeadLetter[]> {
@@ -182,15 +211,6 @@ export class RedisStore implements Store {
     return this.#options.fence?.() ?? '';
   }
 
-  /**
-   * Called when an owner write fails for any reason but fencing (Redis away, a fail-over, too
-   * few replicas): the engine's command that made it is left unfinished in Redis, and only a
-   * fresh engine picks it up again (bridge-ownership.ts).
-   */
-  onWriteFailure(listener: (err: unknown) => void): void {
-    this.#writeFailed = listener;
-  }
-
   async #fenced<T>(write: () => Promise<T>): Promise<T> {
     let result: T;
     try {
@@ -198,10 +218,12 @@ export class RedisStore implements Store {
       await this.#durable();
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('FENCED')) {
-        this.fencingRefusals++;
+        this.#tally.fencingRefusals++;
         throw new FencedError(err);
       }
-      this.#writeFailed?.(err);
+      // Redis away, a fail-over, too few replicas: the command that made this write stays
+      // unfinished in Redis, where only a fresh engine looks again (bridge-ownership.ts).
+      this.#options.onWriteFailure?.(err);
       throw err;
     }
     return result;
@@ -210,4 +232,10 @@ export class RedisStore implements Store {
   #durable(): Promise<void> {
     return waitDurable(this.#redis, this.#options.waitReplicas);
   }
+}
+
+/** A stored outbox body with its retry state ("attempts:nextAttemptAt", absent before the first retry). */
+function toOutboxRecord(id: number, body: string, retry: string | null): OutboxRecord {
+  const [attempts, nextAttemptAt] = (retry ?? '0:0').split(':').map(Number);
+  return { ...(JSON.parse(body) as OutboxInput), id, attempts: attempts ?? 0, nextAttemptAt: nextAttemptAt ?? 0 };
 }

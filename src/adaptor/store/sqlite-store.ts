@@ -95,6 +95,7 @@ export class SqliteStore implements Store {
       outboxOne: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       outboxDelete: db.prepare('DELETE FROM outbox WHERE id = ?'),
       outboxRetry: db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?'),
+      outboxBatch: db.prepare('UPDATE outbox SET trans_id = ? WHERE id = ?'),
       insertDead: db.prepare('INSERT INTO dead_letters (id, record, reason, at) VALUES (?, ?, ?, ?)'),
       deadLetters: db.prepare('SELECT record, reason, at FROM dead_letters ORDER BY id'),
       compactTrans: db.prepare('DELETE FROM transactions WHERE received_at < ?'),
@@ -148,22 +149,34 @@ export class SqliteStore implements Store {
     return this.#enqueue(() => (this.#stmt.outbox.all() as OutboxRow[]).map(toOutboxRecord));
   }
 
-  outboxDelivered(id: number): Promise<void> {
-    // Lost in a crash, the message is posted again under its TransID and WebEx ignores the
-    // repeat: no fsync is waited for, nor started, for this write alone.
-    return this.#enqueue(() => void this.#stmt.outboxDelete.run(id), false);
-  }
-
-  outboxRetryLater(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
-    return this.#enqueue(() => void this.#stmt.outboxRetry.run(attempts, nextAttemptAt, id));
-  }
-
-  outboxDeadLetter(id: number, reason: string, at: number): Promise<void> {
+  outboxBatch(members: readonly OutboxRecord[]): Promise<void> {
     return this.#enqueue(() => {
-      const row = this.#stmt.outboxOne.get(id) as OutboxRow | undefined;
-      if (!row) return;
-      this.#stmt.outboxDelete.run(id);
-      this.#stmt.insertDead.run(id, JSON.stringify(toOutboxRecord(row)), reason, at);
+      for (const m of members) this.#stmt.outboxBatch.run(m.transId, m.id);
+    });
+  }
+
+  outboxDelivered(ids: readonly number[]): Promise<void> {
+    // Lost in a crash, the messages are posted again under their TransID and WebEx ignores the
+    // repeat: no fsync is waited for, nor started, for this write alone.
+    return this.#enqueue(() => {
+      for (const id of ids) this.#stmt.outboxDelete.run(id);
+    }, false);
+  }
+
+  outboxRetryLater(ids: readonly number[], attempts: number, nextAttemptAt: number): Promise<void> {
+    return this.#enqueue(() => {
+      for (const id of ids) this.#stmt.outboxRetry.run(attempts, nextAttemptAt, id);
+    });
+  }
+
+  outboxDeadLetter(ids: readonly number[], reason: string, at: number): Promise<void> {
+    return this.#enqueue(() => {
+      for (const id of ids) {
+        const row = this.#stmt.outboxOne.get(id) as OutboxRow | undefined;
+        if (!row) continue;
+        this.#stmt.outboxDelete.run(id);
+        this.#stmt.insertDead.run(id, JSON.stringify(toOutboxRecord(row)), reason, at);
+      }
     });
   }
 

@@ -80,11 +80,19 @@ export interface Store {
   /** Every conference not yet compacted away (ended ones stay a while to answer Result 13). */
   loadConferences(): Promise<ConferenceState[]>;
 
-  /** Undelivered A2W messages, in id order. */
+  /** Undelivered A2W messages, in id order; messages sharing a TransID are one batch (one POST). */
   pendingOutbox(): Promise<OutboxRecord[]>;
-  outboxDelivered(id: number): Promise<void>;
-  outboxRetryLater(id: number, attempts: number, nextAttemptAt: number): Promise<void>;
-  outboxDeadLetter(id: number, reason: string, at: number): Promise<void>;
+  /**
+   * Keeps the TransID these pending messages now share (each record's `transId`): they are one
+   * batch from now on. Resolves once durable, so a batch is known before its first POST and a
+   * retry after a restart or a take-over posts the same set under the same TransID.
+   */
+  outboxBatch(members: readonly OutboxRecord[]): Promise<void>;
+  /** The messages of one POST (a batch) went through. */
+  outboxDelivered(ids: readonly number[]): Promise<void>;
+  outboxRetryLater(ids: readonly number[], attempts: number, nextAttemptAt: number): Promise<void>;
+  /** Each message becomes a dead letter with `reason`. */
+  outboxDeadLetter(ids: readonly number[], reason: string, at: number): Promise<void>;
   deadLetters(): Promise<DeadLetter[]>;
 
   /**

@@ -76,24 +76,42 @@ end
 return ids
 `;
 
-/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, id. */
+/**
+ * Gives pending outbox records their batch's TransID (their new bodies), only while they are
+ * still pending: a record delivered meanwhile stays delivered.
+ * KEYS: lease, outbox hash. ARGV: fence, then pairs of id and JSON body.
+ */
+export const OUTBOX_BATCH = FENCE + `
+for i = 2, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`;
+
+/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, then the ids of one POST's messages. */
 export const OUTBOX_DELIVERED = FENCE + `
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+for i = 2, #ARGV do
+  redis.call('HDEL', KEYS[2], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
 return 1
 `;
 
-/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, id, "attempts:nextAttemptAt". */
+/** KEYS: lease, outbox hash, outbox retry hash. ARGV: fence, "attempts:nextAttemptAt", then ids. */
 export const OUTBOX_RETRY = FENCE + `
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
+for i = 3, #ARGV do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then redis.call('HSET', KEYS[3], ARGV[i], ARGV[2]) end
+end
 return 1
 `;
 
-/** KEYS: lease, outbox hash, outbox retry hash, dead letters hash. ARGV: fence, id, dead letter JSON. */
+/** KEYS: lease, outbox hash, outbox retry hash, dead letters hash. ARGV: fence, then pairs of id and dead letter JSON. */
 export const OUTBOX_DEAD_LETTER = FENCE + `
-if redis.call('HDEL', KEYS[2], ARGV[2]) == 1 then
-  redis.call('HDEL', KEYS[3], ARGV[2])
-  redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+for i = 2, #ARGV, 2 do
+  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  end
 end
 return 1
 `;
