@@ -22,6 +22,11 @@ export interface CodecOptions {
   maxCommands?: number;
   /** WbxHostName policy: the allowed WebEx hosts. Default: any http(s) URL. */
   isAllowedWbxHost?: (url: string) => boolean;
+  /**
+   * Parse every document `encode` writes and validate it against the DTD. Default false: the
+   * encoder's own checks already imply validity (the argument is in encode.ts); tests turn it on.
+   */
+  checkEncoded?: boolean;
 }
 
 export type DecodeResult =
@@ -41,7 +46,7 @@ export interface DecodeOptions {
 export interface TspCodec {
   /** Bytes -> validated, typed commands in document order. Never throws. */
   decode(body: Uint8Array | string, opts: DecodeOptions): DecodeResult;
-  /** Validates against the same DTD and value rules; throws TspEncodeError on a bad message. */
+  /** Writes only what the same DTD and value rules accept; throws TspEncodeError on a bad message. */
   encode(transId: string, messages: readonly TspMessage[]): string;
   encodeConfirmation(transId: string, result: ConfirmationResult): string;
   /** Never throws. */

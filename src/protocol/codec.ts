@@ -36,7 +36,7 @@ class Codec implements TspCodec {
     const maxCommands = positiveInteger('maxCommands', options.maxCommands ?? DEFAULT_MAX_COMMANDS);
     this.#libxml2 = new Libxml2Session(generateDtd(names), PARSE_OPTIONS);
     this.#decoding = { elements: buildElementTable(names), libxml2: this.#libxml2, maxBodyBytes, maxCommands, isAllowedWbxHost };
-    this.#encoding = { names, libxml2: this.#libxml2, isAllowedWbxHost };
+    this.#encoding = { names, libxml2: this.#libxml2, isAllowedWbxHost, checkEncoded: options.checkEncoded ?? false };
   }
 
   decode: TspCodec['decode'] = (body, opts) => {

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONFIRMATION, TspEncodeError, createCodec, type TspCodec, type TspMessage } from '../../src/protocol/index.js';
+import { attributesOf } from '../../src/protocol/catalogue.js';
 import { ALL_TYPES, SAMPLES, minimal } from './fixtures.js';
 
 let codec: TspCodec;
@@ -46,6 +47,46 @@ describe('round trips', () => {
   test('commands are written <X a="1"></X>, the guide senders\' form', () => {
     assert.match(codec.encode('t', [SAMPLES.A2W_RspMuteUser]), /<A2W_RspMuteUser [^>]*><\/A2W_RspMuteUser>/);
   });
+});
+
+test('with checkEncoded each message type, with every value of each enumerated attribute, validates against the DTD and is written the same as without', async () => {
+  const dialect = { elements: { W2A_LockConference: 'W2A_Lock', A2W_RspLockConference: 'A2W_RspLock' }, attributes: { Lock: 'Locked', Name: 'DisplayName' } };
+  const pairs = [
+    [await createCodec({ checkEncoded: true }), codec],
+    [await createCodec({ checkEncoded: true, dialect }), await createCodec({ dialect })],
+  ] as const;
+  try {
+    let checked = 0;
+    for (const [checking, unchecked] of pairs) {
+      for (const type of ALL_TYPES) {
+        const variants: TspMessage[] = [SAMPLES[type], minimal(type)];
+        for (const [name, spec] of attributesOf(type)) {
+          const values: readonly unknown[] = spec.type === 'flag' || spec.type === 'bool' ? [true, false]
+            : spec.type === 'code' || spec.type === 'enum' ? spec.values : [];
+          for (const value of values) variants.push({ ...SAMPLES[type], [name]: value } as TspMessage);
+        }
+        for (const message of variants) {
+          let written: string | undefined;
+          try {
+            written = unchecked.encode('t&<"\t', [message]);
+          } catch (err) {
+            // A value rule of another attribute may refuse a combination (RedirectURL with Result 0):
+            // then the checking codec must refuse it the same way, before its DTD check.
+            assert.throws(() => checking.encode('t&<"\t', [message]), (e: unknown) => e instanceof TspEncodeError && e.message === (err as Error).message);
+            continue;
+          }
+          assert.equal(checking.encode('t&<"\t', [message]), written, type);
+          checked += 1;
+        }
+      }
+    }
+    assert.ok(checked > ALL_TYPES.length * 4, `only ${checked} documents checked`);
+  } finally {
+    for (const [checking, unchecked] of pairs) {
+      checking.close();
+      if (unchecked !== codec) unchecked.close();
+    }
+  }
 });
 
 describe('encode refuses what the decoder would', () => {

@@ -17,8 +17,10 @@ const TEXT_CHARS = ['a', 'Z', '0', ' ', '<', '>', '&', '"', "'", '\n', '\t', '\r
 let plain: TspCodec;
 let renamed: TspCodec;
 before(async () => {
-  plain = await createCodec();
+  // Every document written is also validated against the DTD by the encoder (encode.ts).
+  plain = await createCodec({ checkEncoded: true });
   renamed = await createCodec({
+    checkEncoded: true,
     dialect: { elements: { W2A_LockConference: 'W2A_Lock', A2W_RspLockConference: 'A2W_RspLock' }, attributes: { Lock: 'Locked', Name: 'DisplayName' } },
   });
 });
