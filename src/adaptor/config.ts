@@ -192,6 +192,8 @@ const CONFIG_SCHEMA = z.strictObject({
     maxAgeMs: POSITIVE_MS.default(ENGINE.outbox.maxAgeMs),
     requestTimeoutMs: POSITIVE_MS.default(ENGINE.outbox.requestTimeoutMs),
     concurrency: z.number().int().min(1).default(ENGINE.outbox.concurrency),
+    batchMaxMessages: z.number().int().min(1).max(1_000).default(ENGINE.outbox.batchMaxMessages),
+    batchMaxBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(ENGINE.outbox.batchMaxBytes),
   }),
   admission: section({
     redirectURL: z.url({ protocol: /^https?$/ }).optional(),

@@ -37,6 +37,9 @@ export class EngineCounters {
   commandsRecovered = 0;
   outboxDelivered = 0;
   outboxRetries = 0;
+  /** A2W POSTs made (retries included) and the messages they carried: their ratio is the batching. */
+  outboxPosts = 0;
+  outboxPostedMessages = 0;
   deadLetters = 0;
 
   bump<K>(map: Map<K, number>, key: K, by = 1): void {

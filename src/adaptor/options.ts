@@ -39,6 +39,10 @@ export interface OutboxOptions {
   requestTimeoutMs: number;
   /** Conferences whose head message may be in flight at once. */
   concurrency: number;
+  /** At most this many messages waiting for one WebEx URL go in one POST (1: never batch). */
+  batchMaxMessages: number;
+  /** ... and a batch's body stays within this many bytes (a message alone is posted whatever its size). */
+  batchMaxBytes: number;
 }
 
 export interface AdmissionOptions {
@@ -108,6 +112,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
     maxAgeMs: HOUR_MS,
     requestTimeoutMs: 10_000,
     concurrency: 16,
+    batchMaxMessages: 20,
+    batchMaxBytes: 32_768,
   },
   admission: {},
   webex: { allowedHosts: [] },

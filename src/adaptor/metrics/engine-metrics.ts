@@ -60,6 +60,8 @@ export function registerEngineMetrics(registry: Registry, s: MetricSources): () 
   readCounter({ name: 'tsp_dialout_refusals_total', help: 'Dial-outs refused by the dial-out policy (Result 44), by rule.', labelNames: ['rule'], registry, read: () => one('rule', counters.dialOutRefusals) });
 
   // --- outbox (A2W) -------------------------------------------------------------------------
+  readCounter({ name: 'tsp_a2w_posts_total', help: 'A2W POSTs made, retries included; tsp_a2w_posted_messages_total over it is the messages per POST (batching).', labelNames: [], registry, read: total(() => counters.outboxPosts) });
+  readCounter({ name: 'tsp_a2w_posted_messages_total', help: 'A2W messages carried by the POSTs made, retries included.', labelNames: [], registry, read: total(() => counters.outboxPostedMessages) });
   readCounter({ name: 'tsp_outbox_retries_total', help: 'A2W posts that failed and were scheduled again.', labelNames: [], registry, read: total(() => counters.outboxRetries) });
   readCounter({ name: 'tsp_dead_letters_total', help: 'A2W messages given up on (WebEx will never get them); see the store\'s dead letters.', labelNames: [], registry, read: total(() => counters.deadLetters) });
   new Gauge({
