@@ -1,23 +1,15 @@
 /**
- * `node --import tsx bench/cpu-profile.ts FILE.cpuprofile [TOP]`: what a V8 CPU profile of the
- * daemon says, as text: the busy time by activity (each sample charged to the innermost frame
- * that names one: the WebEx route, A2W posts, the store, the protocol, commands, the bridge
- * driver and emulator, observers), then the functions with the most self and total time.
- * Profiles come from `tsp-adaptor bench --cpu-prof DIR` (docs/benchmarks.md, "Profiling").
+ * `node --import tsx bench/cpu-profile.ts [--svg OUT.svg] FILE.cpuprofile [TOP]`: what a V8 CPU
+ * profile of the daemon says, as text: the busy time by activity (each sample charged to the
+ * innermost frame that names one: the WebEx route, A2W posts, the store, the protocol,
+ * commands, the bridge driver and emulator, observers), then the functions with the most self
+ * and total time; with --svg, also a flame graph of it (bench/flame-graph.ts). Profiles come
+ * from `tsp-adaptor bench --cpu-prof DIR` (docs/benchmarks.md).
  */
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  startTime: number;
-  endTime: number;
-}
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { flameGraphSvg, frameLabel, type CpuProfile, type ProfileNode } from './flame-graph.js';
 
 /** Innermost match wins; the order only matters for frames two rules could both name. */
 const ACTIVITIES: [string, RegExp][] = [
@@ -35,21 +27,32 @@ const ACTIVITIES: [string, RegExp][] = [
 ];
 const LOOP_STATES = new Set(['(idle)', '(garbage collector)', '(program)']);
 
-const [file, topArg] = process.argv.slice(2);
+const USAGE = 'usage: node --import tsx bench/cpu-profile.ts [--svg OUT.svg] FILE.cpuprofile [TOP]\n';
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { svg: { type: 'string' } } });
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const [file, topArg] = parsed.positionals;
 if (!file) {
-  process.stderr.write('usage: node --import tsx bench/cpu-profile.ts FILE.cpuprofile [TOP]\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+if (parsed.values.svg) {
+  writeFileSync(parsed.values.svg, flameGraphSvg(profile, path.basename(file)));
+  process.stderr.write(`flame graph written to ${parsed.values.svg}\n`);
+}
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const hits = new Map<number, number>();
 for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
 const msPerSample = (profile.endTime - profile.startTime) / profile.samples.length / 1_000;
-const label = (n: ProfileNode): string =>
-  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/.*\/(build|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+const label = (n: ProfileNode): string => frameLabel(n.callFrame);
 
 const activity = new Map<string, number>();
 const self = new Map<string, number>();

@@ -82,6 +82,8 @@ export class Harness {
     let control = options.emulatorControl;
     if (!url) {
       targets = await startTargets(dataDir, { ...BENCH_CONFIG, ...options.config }, options.targetEntry);
+      // Which CPU profile (--cpu-prof names them by pid) or heap snapshot is whose.
+      process.stderr.write(`bench: daemon pid ${targets.daemon.pid}, emulator pid ${targets.emulator.pid}\n`);
       url = targets.daemon.ready.url;
       control = targets.emulator.ready.url;
     }
