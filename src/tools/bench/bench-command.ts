@@ -5,7 +5,7 @@
  * bench/results/ (or --out), then summary.json over them.
  */
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -21,7 +21,7 @@ import { throughput } from './scenarios/throughput.js';
 const SCENARIOS: Record<string, Scenario> = { steady, memory, storm, throughput };
 /** What a running adaptor can be measured for: the others read the daemon's own process figures. */
 const REMOTE_SCENARIOS = ['storm', 'throughput'];
-const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR] [--cpu-prof DIR]
+const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR] [--cpu-prof DIR] [--heap-snapshot DIR]
        [--url WEBEX_URL --emulator CONTROL_URL [--ca PEM_FILE]]   drive a running adaptor (${REMOTE_SCENARIOS.join(', ')} only)`;
 /** Where the compiled copy of the target goes (ignored by git). */
 const BUILD_DIR = 'bench/results/tmp/build';
@@ -41,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
         emulator: { type: 'string' },
         ca: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        'heap-snapshot': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -73,6 +74,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`--cpu-prof profiles a daemon bench starts: it cannot go with --url\n${USAGE}\n`);
     return 2;
   }
+  const heapSnapshotDir = values['heap-snapshot'] === undefined ? undefined : path.resolve(values['heap-snapshot']);
+  if (heapSnapshotDir) await mkdir(heapSnapshotDir, { recursive: true });
   const built = values['no-build'] || remote ? undefined : await compiledTarget();
   const profileDir = values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']);
   // Each target process (daemon, bare server) writes its V8 CPU profile there when it exits.
@@ -82,7 +85,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`bench: ${name}\n`);
     let result;
     try {
-      result = await SCENARIOS[name]!({ smoke: values.smoke, ...(durationS ? { durationS } : {}), ...(targetEntry ? { targetEntry } : {}), ...(remote ? { remote } : {}) });
+      result = await SCENARIOS[name]!({
+        smoke: values.smoke,
+        ...(durationS ? { durationS } : {}),
+        ...(targetEntry ? { targetEntry } : {}),
+        ...(remote ? { remote } : {}),
+        ...(heapSnapshotDir ? { heapSnapshotDir } : {}),
+      });
     } catch (err) {
       // The other scenarios still run: a long run should not be lost to one failure.
       failed += 1;

@@ -104,6 +104,11 @@ export class Harness {
     return this.#targets ? this.#targets.emulator.stats(options) : Promise.resolve(undefined);
   }
 
+  /** A heap snapshot of the started daemon written to `file`; undefined when the harness did not start it. */
+  heapSnapshot(file: string): Promise<string | undefined> {
+    return this.#targets ? this.#targets.daemon.heapSnapshot(file) : Promise.resolve(undefined);
+  }
+
   /** CPU time so far (user + system, us) of the daemon and of the emulator, when the harness started them. */
   async cpuUs(): Promise<ProcessesCpuUs | undefined> {
     if (!this.#targets) return undefined;

@@ -23,6 +23,8 @@ export interface ScenarioSettings {
   targetEntry?: TargetEntry;
   /** An adaptor already running, driven instead of one the bench starts. */
   remote?: RemoteAdaptor;
+  /** Where the steady state writes heap snapshots of the daemon at its start and end. */
+  heapSnapshotDir?: string;
 }
 
 /** A running adaptor: its WebEx URL, its bridge emulator's control interface, its CA (PEM). */

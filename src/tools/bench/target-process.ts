@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
+import { writeHeapSnapshot } from 'node:v8';
 import express from 'express';
 import { parseConfig } from '../../adaptor/config.js';
 import { Daemon } from '../../adaptor/main.js';
@@ -51,7 +52,12 @@ export interface TargetStats {
   transactionsAccepted: number;
 }
 
-export type TargetRequest = { type: 'start'; start: TargetStart } | { type: 'stats'; gc: boolean; resetLoop: boolean } | { type: 'stop' };
+export type TargetRequest =
+  | { type: 'start'; start: TargetStart }
+  | { type: 'stats'; gc: boolean; resetLoop: boolean }
+  /** Writes a V8 heap snapshot of the process to `file` (after a full collection) and answers with it. */
+  | { type: 'heap-snapshot'; file: string }
+  | { type: 'stop' };
 
 const FIXED_CONFIRMATION =
   '<WbxTSPSchema Name="WTSPDOM" Version="1.0"><TransID>ceiling</TransID><Confirmation Result="0"></Confirmation></WbxTSPSchema>';
@@ -131,6 +137,9 @@ process.on('message', (request: TargetRequest) => {
     start(request.start).then(reply, (err: unknown) => reply({ type: 'error', message: String((err as Error).stack ?? err) }));
   } else if (request.type === 'stats') {
     reply(stats(request));
+  } else if (request.type === 'heap-snapshot') {
+    (globalThis as { gc?: () => void }).gc?.();
+    reply({ type: 'heap-snapshot', file: writeHeapSnapshot(request.file) });
   } else {
     loop.disable();
     const closing = daemon

@@ -26,6 +26,7 @@ export function defaultTargetEntry(): TargetEntry {
   return { file: path.join(path.dirname(here), `target-process${ext}`), execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
 }
 const REPLY_TIMEOUT_MS = 30_000;
+const HEAP_SNAPSHOT_TIMEOUT_MS = 120_000;
 
 export class Target {
   readonly ready: TargetReady;
@@ -53,6 +54,12 @@ export class Target {
 
   stats(options: { gc?: boolean; resetLoop?: boolean } = {}): Promise<TargetStats> {
     return request<TargetStats>(this.#child, { type: 'stats', gc: options.gc ?? false, resetLoop: options.resetLoop ?? false }, 'stats', REPLY_TIMEOUT_MS);
+  }
+
+  /** A V8 heap snapshot of the process, written to `file` after a full collection (it blocks the process for seconds). */
+  async heapSnapshot(file: string): Promise<string> {
+    const answer = await request<{ file: string }>(this.#child, { type: 'heap-snapshot', file }, 'heap-snapshot', HEAP_SNAPSHOT_TIMEOUT_MS);
+    return answer.file;
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@
  * the daemon's CPU (and apart, the bridge emulator's), RSS at start and end, event loop delay,
  * and anything lost.
  */
+import path from 'node:path';
 import type { W2AMessage } from '../../../protocol/index.js';
 import { Harness, type BenchConference } from '../harness.js';
 import { LatencyBook } from '../latency.js';
@@ -39,6 +40,7 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
     const callerCount = settings.smoke ? 24 : CALLERS;
     const harness = await Harness.start({ ...entry(settings), config: { conference: { keepAliveTimeoutMs: 3_600_000 } } });
     const book = new LatencyBook();
+    const notes: string[] = [];
     const pending = new Map<string, { type: string; at: number }>();
     let simErrors = 0;
     harness.sim.on('error', () => (simErrors += 1));
@@ -84,6 +86,11 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
           pending.delete(message.MsgID);
         }
       };
+      const snapshot = async (when: string): Promise<void> => {
+        if (settings.heapSnapshotDir) notes.push(`heap snapshot of the daemon at the ${when}: ${await harness.heapSnapshot(path.join(settings.heapSnapshotDir, `steady-${when}-${Date.now()}.heapsnapshot`))}`);
+      };
+      // Before the start's reading: writing a snapshot takes seconds and allocates in the daemon.
+      await snapshot('start');
       const start = await harness.stats({ gc: true, resetLoop: true });
       const emulatorStart = await harness.emulatorStats();
       const started = performance.now();
@@ -145,6 +152,7 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
       // Responses still owed once everything is delivered were lost.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const endGc = await harness.stats({ gc: true });
+      await snapshot('end');
       const runS = (performance.now() - started) / 1_000;
       const rssStart = start?.rssBytes ?? 0;
       const rssEnd = endGc?.rssBytes ?? 0;
@@ -185,6 +193,7 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
           `generator: top-up to ${callerCount} callers at 5/s, 0.5 hang-ups/s, 1 *6 press/s, 5 talking bursts/s of 0.5-3 s; WebEx: ${HOST_MUTES_PER_S} host mutes/s, a dial-out every ${1 / DIAL_OUTS_PER_S} s (answered after 1 s ringing, expelled ${DIAL_OUT_STAY_MS / 1_000} s later), a keep-alive per conference every ${KEEP_ALIVE_INTERVAL_MS / 1_000} s`,
           'RSS at start and end is read after a full garbage collection; the event loop delay is the daemon\'s own (perf_hooks monitorEventLoopDelay, 10 ms resolution) over the run',
           'lost = dead-lettered + still queued after the drain + responses never received + transactions not confirmed 0',
+          ...notes,
         ],
       };
     } finally {
