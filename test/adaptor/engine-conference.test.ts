@@ -80,7 +80,7 @@ describe('conference life (spec 3.1)', () => {
     const dial = h.driver.ops('dialOut')[0]!;
     h.driver.event({ type: 'dialOut', bridgeConfId: bc, dialOutId: dial.op === 'dialOut' ? dial.dialOutId : '', state: 'busy' });
     await h.settle();
-    const toB = h.webex.posts.filter((p) => p.url === WEBEX_URL_B).map((p) => p.message.type);
+    const toB = h.webex.posts.filter((p) => p.url === WEBEX_URL_B).flatMap((p) => p.messages.map((m) => m.type));
     assert.deepEqual(toB, ['A2W_RspCreateConference', 'A2W_NotifyConferenceChange', 'A2W_RspCallout']);
   });
 
@@ -193,7 +193,7 @@ describe('admission', () => {
     await h.send(w2a.create('conf-1', '111111', { AttendeeCount: 5 }));
     assert.equal(h.webex.of('A2W_RspCreateConference')[0]!.Result, 30);
     assert.equal(a.ops('createConference').length, 0);
-    assert.equal(h.webex.posts.length, 1, 'no conference change follows a refusal');
+    assert.equal(h.webex.posts.flatMap((p) => p.messages).length, 1, 'no conference change follows a refusal');
   });
 
   it('answers Result 50 with RedirectURL when a peer adaptor is configured', async () => {

@@ -1,7 +1,7 @@
 /**
  * The WebEx side for engine tests: a codec that writes JSON instead of XML (the engine only needs
- * encode and decodeConfirmation), and a poster that records every A2W post and answers with a
- * Confirmation the test chooses.
+ * encode and decodeConfirmation), and a poster that records every A2W post (a batch carries
+ * several messages) and answers with a Confirmation the test chooses.
  */
 import type { A2WMessage, ConfirmationDecodeResult, TspCodec, TspMessage } from '../../../src/protocol/index.js';
 import type { A2WPoster } from '../../../src/adaptor/engine.js';
@@ -24,7 +24,10 @@ export const jsonCodec: TspCodec = {
 export interface Post {
   url: string;
   transId: string;
+  /** The first message of the post. */
   message: A2WMessage;
+  messages: A2WMessage[];
+  body: string;
 }
 
 export type Answer = { status: number; result?: number; retryAfterMs?: number } | 'timeout';
@@ -38,7 +41,7 @@ export class FakeWebex {
 
   readonly post: A2WPoster = async (url, body) => {
     const { transId, messages } = JSON.parse(body) as { transId: string; messages: A2WMessage[] };
-    const post = { url, transId, message: messages[0]! };
+    const post = { url, transId, message: messages[0]!, messages, body };
     this.posts.push(post);
     this.#waiters = this.#waiters.filter((w) => (w.ready() ? (w.resolve(), false) : true));
     const a = this.answer(post);
@@ -55,7 +58,7 @@ export class FakeWebex {
     for (const p of this.posts) {
       if (seen.has(p.transId)) continue;
       seen.add(p.transId);
-      out.push(p.message);
+      out.push(...p.messages);
     }
     return out;
   }
@@ -67,7 +70,7 @@ export class FakeWebex {
 
   /** Resolves once `count` messages of `type` have been posted. */
   waitFor(type: A2WMessage['type'], count = 1): Promise<void> {
-    const ready = (): boolean => this.posts.filter((p) => p.message.type === type).length >= count;
+    const ready = (): boolean => this.posts.flatMap((p) => p.messages).filter((m) => m.type === type).length >= count;
     if (ready()) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ ready, resolve }));
   }
