@@ -87,7 +87,7 @@ describe('tsp-adaptor bench --url', () => {
   before(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'bench-url-'));
     prepared = await prepareDataDir();
-    targets = await startTargets(prepared.dataDir, { webex: { port: 0 }, log: { level: 'warn' } });
+    targets = await startTargets(prepared.dataDir, { webex: { port: 0 }, admin: { port: 0 }, log: { level: 'warn' } });
     url = targets.daemon.ready.url;
     control = targets.emulator.ready.url;
   });

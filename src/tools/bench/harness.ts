@@ -42,11 +42,13 @@ const CREATE_TIMEOUT_MS = 30_000;
 const BRIDGE_LOGIN = { username: 'tsp', password: 'tsp-bench' };
 
 /**
- * The daemon as a benchmark runs it: embedded defaults, an ephemeral port, and the per-source
- * intake limits opened up, since all the load comes from one loopback source by design.
+ * The daemon as a benchmark runs it: embedded defaults, ephemeral ports (WebEx and admin: the
+ * machine may run other daemons), and the per-source intake limits opened up, since all the
+ * load comes from one loopback source by design.
  */
 const BENCH_CONFIG = {
   webex: { port: 0, limits: { ratePerSecond: 1_000_000, burst: 1_000_000, maxConnections: 4_096 } },
+  admin: { port: 0 },
   log: { level: 'warn' },
 };
 
