@@ -446,6 +446,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   async #store(e: Effects, commandId: number | undefined): Promise<void> {
+    // A closed engine keeps nothing more: what it had not finished stays unfinished in the
+    // store, and the next engine checks it against the bridge (its successor may already run).
+    if (this.#state === 'closed') return;
     const ended = this.#endedLegs(e);
     for (const conf of e.conferences) {
       this.#registry.put(conf);

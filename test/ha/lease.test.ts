@@ -87,3 +87,36 @@ test('one holder; a paused owner stops acting at once, the other takes over with
   assert.equal(storeA.fencingRefusals, 1);
   assert.ok(b.held(), `b holds: ${b.role} ${b.fence()} ${a.role} ${a.fence()}`);
 });
+
+test('a rotation keeps the lease under a larger token: writes under the old value are refused, a renewal racing it does not lose the lease', async () => {
+  const keys = bridgeKeys('rotate-test', 'bridge-1');
+  const acquired = event();
+  const lost: string[] = [];
+  const client = redis.client();
+  await client.ping();
+  const l = new BridgeLease({
+    redis: client, keys, bridgeId: 'bridge-1', instanceId: 'a', timings: TIMINGS, logger: pino({ level: 'silent' }),
+    events: { acquired: () => acquired.fire(), lost: (r) => lost.push(r) },
+  });
+  leases.push(l);
+  await l.tick(() => true);
+  await acquired.promise;
+  const before = l.fence();
+  const root = new RedisStore(client, { group: 'rotate-test', bridgeId: 'bridge-1' });
+  const old = root.under(before, () => {});
+  await old.applyChange({ outbox: [] });
+
+  // The renewal is sent after the rotation, still with the value the rotation retires.
+  const [rotated] = await Promise.all([l.rotate(), l.tick(() => true)]);
+  assert.equal(rotated, true);
+  assert.deepEqual(lost, [], 'the lease was not counted lost');
+  assert.ok(l.held(), 'still held');
+  assert.ok(Number(l.fence().split(':')[0]) > Number(before.split(':')[0]), `the token grew: ${before} -> ${l.fence()}`);
+  assert.equal(await client.get(keys.lease), l.fence());
+
+  await assert.rejects(old.applyChange({ outbox: [] }), FencedError);
+  await root.under(l.fence(), () => {}).applyChange({ outbox: [] });
+  assert.equal(root.fencingRefusals, 1, 'the refusal is counted on the bridge store, whichever view made it');
+  await l.tick(() => true);
+  assert.ok(l.held(), 'renewals under the new value go on');
+});

@@ -45,6 +45,13 @@ const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
+/** Swaps our value for one with a fresh token, with no moment in between where the lease is free. */
+const ROTATE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local value = redis.call('INCR', KEYS[2]) .. ':' .. ARGV[2]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+return value
+`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -53,9 +60,10 @@ return 0
 /** Part of the lease given up locally to cover the renewal's own round trip and timer lateness. */
 const SAFETY_MARGIN_FRACTION = 0.1;
 /** A value no lease ever has (tokens start at 1): the fence of an instance that never owned. */
-export const NO_LEASE = '0:none';
+const NO_LEASE = '0:none';
 
 type Fn = (...args: (string | number)[]) => Promise<unknown>;
+type Scripts = Record<'acquire' | 'renew' | 'rotate' | 'release', Fn>;
 
 export class BridgeLease {
   readonly bridgeId: string;
@@ -72,7 +80,7 @@ export class BridgeLease {
   #log: Logger;
   #state: LeaseState = { kind: 'standby', freeTicks: 0 };
   #lastValue = NO_LEASE;
-  #fn: { acquire: Fn; renew: Fn; release: Fn };
+  #fn: Scripts;
 
   constructor(deps: { redis: Redis; keys: Pick<BridgeKeys, 'lease' | 'leaseToken'>; bridgeId: string; instanceId: string; timings: LeaseTimings; events: LeaseEvents; logger: Logger }) {
     this.bridgeId = deps.bridgeId;
@@ -85,10 +93,13 @@ export class BridgeLease {
     if (deps.timings.renewMs * 2 > deps.timings.leaseMs) {
       throw new Error(`cluster.renewMs (${deps.timings.renewMs}) must be at most half of cluster.leaseMs (${deps.timings.leaseMs}) so one late renewal does not lose the lease`);
     }
-    const defs = { tspLeaseAcquire: ACQUIRE, tspLeaseRenew: RENEW, tspLeaseRelease: RELEASE };
-    for (const [name, lua] of Object.entries(defs)) if (!(name in deps.redis)) deps.redis.defineCommand(name, { numberOfKeys: 2, lua });
+    const defs: Record<keyof Scripts, string> = { acquire: ACQUIRE, renew: RENEW, rotate: ROTATE, release: RELEASE };
     const r = deps.redis as unknown as Record<string, Fn>;
-    this.#fn = { acquire: r.tspLeaseAcquire!.bind(deps.redis), renew: r.tspLeaseRenew!.bind(deps.redis), release: r.tspLeaseRelease!.bind(deps.redis) };
+    this.#fn = Object.fromEntries(Object.entries(defs).map(([op, lua]) => {
+      const name = `tspLease_${op}`;
+      if (!(name in deps.redis)) deps.redis.defineCommand(name, { numberOfKeys: 2, lua });
+      return [op, r[name]!.bind(deps.redis)];
+    })) as Scripts;
   }
 
   /** True only while the lease is ours by the local deadline: checked before every bridge command and A2W post. */
@@ -103,6 +114,36 @@ export class BridgeLease {
 
   get role(): 'owner' | 'standby' | 'closed' {
     return this.#state.kind;
+  }
+
+  /**
+   * Keeps the lease but under a fresh fencing token, so that anything still carrying the old
+   * value (an engine this instance just closed, with writes in flight) is refused from now on.
+   * False when the lease is not ours any more, or Redis did not answer: then it is not held.
+   */
+  async rotate(): Promise<boolean> {
+    const state = this.#state;
+    if (state.kind !== 'owner' || !this.held()) return false;
+    const sentAt = performance.now();
+    let value: unknown;
+    try {
+      value = await this.#fn.rotate(this.#keys.lease, this.#keys.leaseToken, state.value, this.#instanceId, this.#timings.leaseMs);
+    } catch (err) {
+      this.#log.warn({ err, bridge: this.bridgeId }, 'bridge lease: Redis did not answer the token rotation; giving the lease up');
+      value = undefined;
+    }
+    if (this.#state !== state) return false;
+    const validUntil = this.#deadline(sentAt);
+    if (typeof value === 'string' && performance.now() < validUntil) {
+      this.#state = { kind: 'owner', value, validUntil };
+      this.#lastValue = value;
+      this.#log.info({ bridge: this.bridgeId, lease: value, was: state.value }, `bridge ${this.bridgeId}: lease kept under a fresh fencing token`);
+      return true;
+    }
+    // Unknown or late: the value in Redis may be a new one we do not use, so stop acting now
+    // and let the lease expire (or be taken) as after a crash.
+    this.#lose(typeof value === 'string' ? 'the token rotation came back too late' : 'the token rotation failed');
+    return false;
   }
 
   /** Gives the lease up at once (planned hand-over) so a standby need not wait for expiry. */
@@ -148,7 +189,8 @@ export class BridgeLease {
         if (!this.held()) this.#lose('the lease ran out before it could be renewed (paused process or Redis unreachable)');
         else if (Number(await this.#fn.renew(this.#keys.lease, this.#keys.leaseToken, state.value, this.#timings.leaseMs)) === 1) {
           if (this.#state === state) state.validUntil = this.#deadline(sentAt);
-        } else {
+        } else if (this.#state === state) {
+          // (A rotation meanwhile replaced the state: this renewal carried the value it retired.)
           this.#lose('another instance holds the lease now');
         }
       } else {

@@ -14,8 +14,14 @@
  * replicas late for WAIT) leaves the command that made it unfinished in Redis, where the running
  * engine would not look again, or a bridge event in the engine's memory but not in Redis (with
  * the notifications it made): the owner then recovers as a take-over would, with a fresh engine
- * on the same lease that reloads Redis and reconciles it with the bridge (after one renewal
- * period, so a burst of failures makes one recovery; again if Redis failed during that one).
+ * that reloads Redis and reconciles it with the bridge (after one renewal period, so a burst of
+ * failures makes one recovery; again if Redis failed during that one).
+ *
+ * Every engine is fenced by the lease value it started under, not by whatever this instance
+ * holds later: its store view writes under that value and its `mayAct` checks it. A recovery
+ * keeps the lease but rotates its token first, so the closed engine's leftovers (a command that
+ * finishes late, a write already on its way) are refused instead of overwriting what the fresh
+ * engine reloaded and reconciled.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -24,14 +30,17 @@ import type { CommandRecord } from '../store/store.js';
 import type { RedisStore } from '../store/redis-store.js';
 import { BridgeLease, type LeaseTimings } from './bridge-lease.js';
 
-/** Builds and starts an engine on one bridge's store; `mayAct` guards every bridge command and A2W post. */
+/**
+ * Builds and starts an engine on one bridge's store (a view fenced by the lease value it starts
+ * under); `mayAct` guards every bridge command and A2W post.
+ */
 export type StartEngine = (bridgeId: string, store: RedisStore, mayAct: () => boolean) => Promise<Engine>;
 
 type OwnershipState =
   | { kind: 'standby' }
   /** `writeFailed`: a write of the starting engine failed (its recovery or reconciliation), so it must recover again. */
-  | { kind: 'taking-over'; since: number; writeFailed: boolean }
-  | { kind: 'owner'; engine: Engine }
+  | { kind: 'taking-over'; since: number; lease: string; writeFailed: boolean }
+  | { kind: 'owner'; lease: string; engine: Engine }
   | { kind: 'handing-over' }
   | { kind: 'closed' };
 
@@ -85,7 +94,6 @@ export class BridgeOwnership {
       redis: deps.redis, keys: deps.store.keys, bridgeId: deps.bridgeId, instanceId: deps.instanceId, timings: deps.timings, logger: deps.logger,
       events: { acquired: () => void this.#takeOver(), lost: () => void this.#stepDown() },
     });
-    deps.store.onWriteFailure((err) => this.#writeFailed(err));
   }
 
   get role(): BridgeRole {
@@ -101,11 +109,15 @@ export class BridgeOwnership {
     return this.#state.kind === 'owner' || this.#state.kind === 'taking-over';
   }
 
-  /** Whether a command or post for this bridge may go out now; a refusal is counted. */
-  mayAct(): boolean {
-    if (this.lease.held()) return true;
+  /** Whether the engine started under `lease` may send a command or a post now; a refusal is counted. */
+  #mayActUnder(lease: string): boolean {
+    if (this.#holds(lease)) return true;
     this.#localRefusals++;
     return false;
+  }
+
+  #holds(lease: string): boolean {
+    return this.lease.held() && this.lease.fence() === lease;
   }
 
   status(): BridgeStatus {
@@ -162,12 +174,14 @@ export class BridgeOwnership {
   async #takeOver(): Promise<void> {
     if (this.#state.kind !== 'standby') return;
     const since = performance.now();
-    const starting: OwnershipState & { kind: 'taking-over' } = { kind: 'taking-over', since, writeFailed: false };
+    const lease = this.lease.fence();
+    const starting: OwnershipState & { kind: 'taking-over' } = { kind: 'taking-over', since, lease, writeFailed: false };
     this.#state = starting;
     this.#changed();
+    const store = this.#store.under(lease, (err) => this.#writeFailed(err, lease));
     let engine: Engine;
     try {
-      engine = await this.#startEngine(this.bridgeId, this.#store, () => this.mayAct());
+      engine = await this.#startEngine(this.bridgeId, store, () => this.#mayActUnder(lease));
     } catch (err) {
       this.#log.error({ err }, 'take-over failed to start the engine; giving the lease back for another instance');
       if (this.#state.kind === 'taking-over') this.#state = { kind: 'standby' };
@@ -175,26 +189,29 @@ export class BridgeOwnership {
       this.#changed();
       return;
     }
-    if (this.#state.kind !== 'taking-over' || !this.lease.held()) {
+    if (this.#state !== starting || !this.#holds(lease)) {
       await engine.close();
       if (this.#state.kind === 'taking-over') this.#state = { kind: 'standby' };
       this.#changed();
       return;
     }
-    this.#state = { kind: 'owner', engine };
+    this.#state = { kind: 'owner', lease, engine };
     this.#lastTakeOverMs = Math.round(performance.now() - since);
     this.#lastTakeOverAt = Date.now();
-    this.#log.info({ tookMs: this.#lastTakeOverMs, lease: this.lease.fence() },
+    this.#log.info({ tookMs: this.#lastTakeOverMs, lease },
       `take-over of bridge ${this.bridgeId} done: connected, recovered and reconciled; outbox resumed`);
     this.#changed();
     // Redis still away while it recovered: part of what it saw is in its memory only.
-    if (starting.writeFailed) this.#writeFailed(new Error('a write failed during the take-over'));
+    if (starting.writeFailed) this.#writeFailed(new Error('a write failed during the take-over'), lease);
     this.poll();
   }
 
-  #writeFailed(err: unknown): void {
-    if (this.#state.kind === 'taking-over') this.#state.writeFailed = true;
-    if (this.#state.kind !== 'owner' || this.#recovery) return;
+  /** A write of the engine started under `lease` failed; a closed engine's failures change nothing. */
+  #writeFailed(err: unknown, lease: string): void {
+    const state = this.#state;
+    if ((state.kind !== 'taking-over' && state.kind !== 'owner') || state.lease !== lease) return;
+    if (state.kind === 'taking-over') state.writeFailed = true;
+    if (state.kind !== 'owner' || this.#recovery) return;
     this.#log.warn({ err }, `a write to Redis failed while owning bridge ${this.bridgeId}: recovering its unfinished commands with a fresh engine`);
     this.#recovery = setTimeout(() => void this.#recover(), this.#renewMs);
   }
@@ -205,7 +222,8 @@ export class BridgeOwnership {
     if (state.kind !== 'owner') return;
     this.#state = { kind: 'standby' };
     await state.engine.close();
-    if (this.#state.kind === 'standby' && this.lease.held()) await this.#takeOver();
+    // A fresh token first: whatever the closed engine still sends is refused from here on.
+    if (this.#state.kind === 'standby' && await this.lease.rotate() && this.#state.kind === 'standby') await this.#takeOver();
     else this.#changed();
   }
 

@@ -28,7 +28,6 @@ import { readSecretLine } from '../secrets.js';
 import { RedisStore } from '../store/redis-store.js';
 import { TransactionLog } from '../store/redis/transaction-log.js';
 import { loadListenerTls } from '../tls.js';
-import { NO_LEASE } from './bridge-lease.js';
 import { ClusterMember } from './cluster-member.js';
 import { MemberOperations } from './member-operations.js';
 import { connectRedis } from './redis-connection.js';
@@ -111,15 +110,12 @@ export class ClusterDaemon {
       closers.push(() => poster.close());
       const bridges: DriverConfig[] = await Promise.all(config.bridges.map(async ({ passwordFile, password, ...rest }) =>
         ({ ...rest, password: passwordFile ? await readSecretLine(passwordFile, `bridges[${rest.id}].passwordFile`) : (password ?? '') })));
-      // One partition and one lease per bridge; each store writes under its own bridge's lease.
-      let member: ClusterMember | undefined;
+      // One partition and one lease per bridge; each engine writes under the lease it started with.
       let ops: MemberOperations | undefined;
-      const stores = bridges.map((b) => new RedisStore(redis, {
-        group: config.cluster.group, bridgeId: b.id, fence: () => member?.fence(b.id) ?? NO_LEASE, ...waitReplicas,
-      }));
+      const stores = bridges.map((b) => new RedisStore(redis, { group: config.cluster.group, bridgeId: b.id, ...waitReplicas }));
       const options = engineOptions(config);
       const engineLog = logger.child({ component: 'engine' });
-      member = new ClusterMember({
+      const member = new ClusterMember({
         redis, blocking, stores, log: new TransactionLog(redis, { group: config.cluster.group, ...waitReplicas }),
         instanceId: config.instance.id, logger: logger.child({ component: 'cluster' }), handOverMs: SHUTDOWN_DRAIN_MS,
         timings: { leaseMs: config.cluster.leaseMs, renewMs: config.cluster.renewMs },
@@ -141,21 +137,20 @@ export class ClusterDaemon {
           return engine;
         },
       });
-      const running = member;
-      closers.push(() => running.close());
+      closers.push(() => member.close());
       const dataDir = path.resolve(config.store.dataDir);
       // Before the member starts, so the first take-over's engine already has its call records.
-      const operations = await MemberOperations.open({ config, member: running, redis, dataDir, logger });
+      const operations = await MemberOperations.open({ config, member, redis, dataDir, logger });
       ops = operations;
       closers.push(() => operations.close());
-      running.start();
+      member.start();
 
       const { tls } = await loadListenerTls(config.webex.tls, dataDir);
       const listener = new WebexListener({
         ...listenerSettings(config),
         tls,
         codec,
-        accept: (tx) => running.accept(tx),
+        accept: (tx) => member.accept(tx),
         logger: logger.child({ component: 'webex-listener' }),
       });
       closers.push(() => listener.close());
@@ -165,7 +160,7 @@ export class ClusterDaemon {
       const url = await listener.listen();
       logger.info({ webex: url, admin: operations.adminUrl, group: config.cluster.group, bridges: bridges.map((b) => b.id) },
         `tsp-adaptor cluster member ready: WebEx endpoint ${url}, group ${config.cluster.group}`);
-      return new ClusterDaemon({ config, root, member: running, ops: operations, url, listener, reloadable, closers });
+      return new ClusterDaemon({ config, root, member, ops: operations, url, listener, reloadable, closers });
     } catch (err) {
       logger.fatal({ err }, 'start-up failed');
       for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});

@@ -18,7 +18,7 @@ import type { ConfirmationResult, W2AMessage } from '../../protocol/index.js';
 import type { AcceptedTransaction, Engine } from '../engine.js';
 import type { RedisStore } from '../store/redis-store.js';
 import type { TransactionLog } from '../store/redis/transaction-log.js';
-import { NO_LEASE, type LeaseTimings } from './bridge-lease.js';
+import type { LeaseTimings } from './bridge-lease.js';
 import { chooseBridge, type PortOffers } from './bridge-choice.js';
 import { BridgeOwnership, type BridgeStatus, type StartEngine } from './bridge-ownership.js';
 import { InstanceHeartbeat, type BridgeBeat, type PeerView } from './instance-heartbeat.js';
@@ -95,11 +95,6 @@ export class ClusterMember {
   /** Every engine running here: one per bridge owned. */
   engines(): Engine[] {
     return this.#ownerships.flatMap((o) => o.engine ?? []);
-  }
-
-  /** The value of `bridgeId`'s lease that owner writes for that bridge carry. */
-  fence(bridgeId: string): string {
-    return this.#ownership(bridgeId)?.lease.fence() ?? NO_LEASE;
   }
 
   start(): void {
