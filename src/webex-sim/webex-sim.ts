@@ -61,6 +61,8 @@ export type WebexSimEvents = {
   message: [ReceivedA2W];
   /** A POST carrying a TransID already taken: answered again, not recorded again. */
   repeat: [{ transId: string }];
+  /** Every readable A2W POST as it came, whatever the answer: a retry must repeat it byte for byte. */
+  posted: [{ transId: string; messages: A2WMessage[]; body: string }];
   /** A POST the simulator did not take, and why (its policy, or the codec's Result). */
   refused: [{ transId?: string; result?: number; status?: number; reason: string }];
   /** A W2A_RspNotifyUserEnter could not be delivered even after retries. */
@@ -303,6 +305,9 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
         this.emit('refused', { ...(decoded.transId ? { transId: decoded.transId } : {}), result: decoded.result, reason: decoded.reason });
         confirm(decoded.transId ?? '', decoded.result);
         return;
+      }
+      if (this.listenerCount('posted') > 0) {
+        this.emit('posted', { transId: decoded.transId, messages: decoded.messages as A2WMessage[], body: Buffer.concat(chunks).toString('utf8') });
       }
       if (policy.kind === 'result') {
         this.emit('refused', { transId: decoded.transId, result: policy.result, reason: 'Result by policy' });
