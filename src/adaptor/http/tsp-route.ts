@@ -21,7 +21,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { CONFIRMATION, type ConfirmationResult, type TspCodec, type W2AMessage } from '../../protocol/index.js';
+import { CONFIRMATION, type ConfirmationResult, type DecodeOptions, type TspCodec, type W2AMessage } from '../../protocol/index.js';
 import type { Refusal } from '../access/access-gate.js';
 import type { AcceptedTransaction } from '../engine.js';
 import { withContext } from '../log.js';
@@ -45,6 +45,7 @@ const CONTENT_TYPE = 'text/xml; charset=utf-8';
  * carry XML is taken (and an absent header); a form, JSON or multipart body is refused unread.
  */
 const XML_MEDIA_TYPES: ReadonlySet<string> = new Set(['text/xml', 'application/xml', 'text/plain', 'application/octet-stream']);
+const W2A: DecodeOptions = { direction: 'W2A' };
 /** Header values are latin1 without controls; reasons are cut to stay readable. */
 const MAX_REASON_CHARS = 200;
 
@@ -97,7 +98,7 @@ export function tspRoute(deps: TspRouteDeps): TspRouteHandler {
         return;
       }
       const contentType = req.headers['content-type'];
-      const decoded = codec.decode(read.body, { direction: 'W2A', ...(contentType ? { contentType } : {}) });
+      const decoded = codec.decode(read.body, contentType ? { direction: 'W2A', contentType } : W2A);
       if (!decoded.ok) {
         transId = decoded.transId ?? '';
         withContext(logger, { TransID: transId }).warn(
@@ -110,7 +111,9 @@ export function tspRoute(deps: TspRouteDeps): TspRouteHandler {
       transId = decoded.transId;
       // direction 'W2A' admits only W2A elements, so the narrowing is the codec's guarantee.
       const messages = decoded.messages as W2AMessage[];
-      const result = await accept({ transId, messages, receivedAt, ...(source ? { source } : {}) });
+      const tx: AcceptedTransaction = { transId, messages, receivedAt };
+      if (source) tx.source = source;
+      const result = await accept(tx);
       if (result === CONFIRMATION.OK) {
         // A field, not a child logger: a pino child with redaction costs ~0.04 ms and this
         // line is written at debug only, so almost always the hook drops it unread.

@@ -98,7 +98,8 @@ export class LiveState {
     if (!extConfID) return undefined;
     const caller = conf && findCaller(conf, step);
     const ref = caller ? refOf(caller) : stepRef(step);
-    const entry: TimelineEntry = { extConfID, ...(ref ? { caller: ref } : {}), step };
+    const entry: TimelineEntry = { extConfID, step };
+    if (ref) entry.caller = ref;
     this.#record(entry);
     return entry;
   }
