@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Emulator } from '../../src/bridges/emulator/emulator.js';
 import type { A2WMessage } from '../../src/protocol/index.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
+import { freePort } from '../ha/redis-server.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from './serve-process.js';
 import { createConference, w2a } from './support.js';
@@ -22,14 +22,6 @@ const CONF = 'conf-batch';
 const EVENT_WAIT_MS = 20_000;
 
 interface Posted { transId: string; messages: A2WMessage[]; body: string }
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('A2W batching over HTTPS (issue 7)', () => {
   let dir: string;
