@@ -41,6 +41,10 @@ export interface TargetStats {
   type: 'stats';
   rssBytes: number;
   heapUsedBytes: number;
+  /** The V8 heap's pages (used or not): RSS the collector holds. */
+  heapTotalBytes: number;
+  /** Outside the V8 heap: buffers, TLS, and other native memory V8 is told of. */
+  externalBytes: number;
   cpuUserUs: number;
   cpuSystemUs: number;
   loopDelayP50Ms: number;
@@ -114,6 +118,8 @@ function stats(request: { gc: boolean; resetLoop: boolean }): TargetStats {
     type: 'stats',
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    externalBytes: memory.external,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     loopDelayP50Ms: loop.percentile(50) / NS_PER_MS,

@@ -179,6 +179,13 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
           rssStartMb: toMb(rssStart),
           rssEndMb: toMb(rssEnd),
           rssGrowthPct: rssStart ? Math.round(((rssEnd - rssStart) / rssStart) * 100) : 0,
+          // Where RSS went: live JS objects, the V8 heap's pages, native memory V8 knows of.
+          heapUsedStartMb: toMb(start?.heapUsedBytes ?? 0),
+          heapUsedEndMb: toMb(endGc?.heapUsedBytes ?? 0),
+          heapTotalStartMb: toMb(start?.heapTotalBytes ?? 0),
+          heapTotalEndMb: toMb(endGc?.heapTotalBytes ?? 0),
+          externalStartMb: toMb(start?.externalBytes ?? 0),
+          externalEndMb: toMb(endGc?.externalBytes ?? 0),
           eventLoopP50Ms: Math.round(beforeDrain?.loopDelayP50Ms ?? 0),
           eventLoopP99Ms: Math.round(beforeDrain?.loopDelayP99Ms ?? 0),
           eventLoopMaxMs: Math.round(beforeDrain?.loopDelayMaxMs ?? 0),
