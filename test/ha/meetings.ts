@@ -146,8 +146,11 @@ export function verify(load: MeetingLoad, tally: BridgeTally, receiver: WebexSim
   const seenTransIds = new Set<string>();
   let retriedDeliveries = 0;
   for (const r of received) {
-    if (seenTransIds.has(r.transId)) retriedDeliveries++;
-    seenTransIds.add(r.transId);
+    // A batch carries several messages under one TransID: a message is delivered again only
+    // when its own MsgID comes back under a TransID already taken.
+    const delivery = `${r.transId} ${r.message.MsgID}`;
+    if (seenTransIds.has(delivery)) retriedDeliveries++;
+    seenTransIds.add(delivery);
     if (r.message.type.startsWith('A2W_Rsp')) continue;
     const { MsgID: _msgId, ...content } = r.message;
     const key = JSON.stringify(content);
