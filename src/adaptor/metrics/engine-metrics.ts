@@ -11,6 +11,7 @@
  */
 import { TERMINAL_DIAL_OUT_STATES, type BridgeDriver, type DialOutState, type LinkStatus } from '../../bridges/driver.js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { MESSAGES } from '../../protocol/index.js';
 import type { EngineCounters } from '../counters.js';
 import type { EngineSnapshot, TimelineStep } from '../conference/observation.js';
 import { PROBE_DIAL_OUT_PREFIX } from '../health/deep-check.js';
@@ -33,11 +34,15 @@ const LINK_STATES: readonly LinkStatus['state'][] = ['idle', 'connecting', 'up',
 const COMMAND_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BRIDGE_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /**
- * Commands waiting for their response to be delivered, by MsgID. A command whose response never
- * comes (none expected, or dead-lettered before a restart) must not grow memory: past this
- * many the oldest is forgotten.
+ * Requests waiting for their response to be delivered, by MsgID. One whose response never comes
+ * (dead-lettered before a restart) must not grow memory: past this many the oldest are forgotten.
  */
-const MAX_COMMANDS_TRACKED = 10_000;
+export const MAX_COMMANDS_TRACKED = 10_000;
+/**
+ * How many of the oldest go at once: deleting the first key of a full Map on every insert cost
+ * ~30 us a command (each look-up of the first key walks the deleted entries before it).
+ */
+const FORGOTTEN_AT_ONCE = 1_000;
 const MS_PER_S = 1_000;
 
 /** Registers the series; returns the function that stops the step subscription. */
@@ -180,7 +185,9 @@ export function registerEngineMetrics(registry: Registry, s: MetricSources): () 
   return s.onStep((step) => {
     switch (step.kind) {
       case 'w2a':
-        if (received.size >= MAX_COMMANDS_TRACKED) received.delete(received.keys().next().value as string);
+        // Only a request has a response to time; a keep-alive would only fill the map.
+        if (MESSAGES[step.msgType].response === null) return;
+        if (received.size >= MAX_COMMANDS_TRACKED) forgetOldest(received, FORGOTTEN_AT_ONCE);
         received.set(step.msgId, { type: step.msgType, at: step.at });
         return;
       case 'bridge-command':
@@ -202,4 +209,12 @@ export function registerEngineMetrics(registry: Registry, s: MetricSources): () 
       }
     }
   });
+}
+
+function forgetOldest(map: Map<string, unknown>, count: number): void {
+  let left = count;
+  for (const key of map.keys()) {
+    map.delete(key);
+    if (--left === 0) return;
+  }
 }
