@@ -32,6 +32,7 @@ function owner(store: RedisStore, clock: FakeClock) {
     options: OPTIONS, isAllowedUrl: compileAllowedHosts(['https://webex-a.test']), policy: new RetryPolicy(OPTIONS, () => 0.5),
   });
   const settle = async (): Promise<void> => {
+    await Promise.resolve(); // the outbox pumps in a microtask after a hand-over
     for (let i = 0; i < 100 && outbox.inFlight().length > 0; i++) await Promise.allSettled(outbox.inFlight());
   };
   return { webex, outbox, settle };

@@ -90,6 +90,7 @@ export class Outbox {
   #state: 'starting' | 'running' | 'closed' = 'starting';
   #abort = new AbortController();
   #idleWaiters: (() => void)[] = [];
+  #pumpQueued = false;
 
   constructor(deps: OutboxDeps) {
     this.#deps = deps;
@@ -123,7 +124,7 @@ export class Outbox {
   /** Records just stored (never posted), in id order within a lane. */
   add(records: readonly OutboxRecord[]): void {
     for (const record of records) this.#enter(record);
-    this.#pump();
+    this.#pumpSoon();
   }
 
   /** Messages waiting, and the age of the oldest (ms), for metrics. */
@@ -165,6 +166,20 @@ export class Outbox {
     this.#abort.abort(new Error('the outbox is closing'));
     for (const batch of this.#waiting) batch.timer?.cancel();
     this.#waiting.clear();
+  }
+
+  /**
+   * Pumps once the current job's microtasks ran: the commits one group commit (SQLite) or one
+   * socket read (Redis) settles hand their messages over one after another in the same job, and
+   * they are waiting together when the pump runs. No timer is involved: nothing waits to fill.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   #enter(record: OutboxRecord): Entry | undefined {
@@ -366,7 +381,7 @@ export class Outbox {
       log().error({ err }, 'could not record the outcome of an A2W post; it may be posted again after a restart');
     }
     this.#release(batch);
-    this.#pump();
+    this.#pumpSoon();
   }
 
   async #attempt(batch: Batch): Promise<Verdict> {
