@@ -3,12 +3,11 @@
  * 20 s of load with bridge and WebEx faults, the bridge owner SIGKILLed and Redis restarted,
  * then the same checks as `npm run soak -- --ha`.
  *
- * Run by `npm run test:chaos-ha`, not by `npm test`: on a loaded machine it still finds, now and
- * then, the engine's state in Redis behind the bridge's after a Redis shutdown (docs/chaos.md).
+ * Part of `npm test`; `npm run test:chaos-ha` runs it alone (SOAK_SEED repeats its choices).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runSoak } from '../soak-run.js';
+import { runSoak } from './soak-run.js';
 
 const SEED = Number(process.env.SOAK_SEED ?? Date.now() % 100_000);
 
