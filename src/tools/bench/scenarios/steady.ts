@@ -87,7 +87,9 @@ export function steady(settings: ScenarioSettings): Promise<ScenarioResult> {
         }
       };
       const snapshot = async (when: string): Promise<void> => {
-        if (settings.heapSnapshotDir) notes.push(`heap snapshot of the daemon at the ${when}: ${await harness.heapSnapshot(path.join(settings.heapSnapshotDir, `steady-${when}-${Date.now()}.heapsnapshot`))}`);
+        if (!settings.heapSnapshotDir) return;
+        const file = await harness.heapSnapshot(path.join(settings.heapSnapshotDir, `steady-${when}-${Date.now()}.heapsnapshot`));
+        notes.push(`heap snapshot of the daemon at the ${when}: ${file} (writing one raises the daemon's RSS by tens of MB: this run's RSS figures are not comparable with others')`);
       };
       // Before the start's reading: writing a snapshot takes seconds and allocates in the daemon.
       await snapshot('start');
