@@ -22,12 +22,13 @@
  */
 import type { Logger } from 'pino';
 import type { TspCodec } from '../../protocol/index.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { EngineCounters } from '../counters.js';
 import { withContext } from '../log.js';
 import type { A2WPoster } from '../engine.js';
 import type { OutboxOptions } from '../options.js';
 import type { OutboxRecord, Store } from '../store/store.js';
+import { atHeads, seal, startBatch, type Batch, type Entry, type Lane } from './batch.js';
 import { RetryPolicy, type PostOutcome, type Verdict } from './retry-policy.js';
 
 export interface OutboxDeps {
@@ -43,36 +44,6 @@ export interface OutboxDeps {
   policy?: RetryPolicy;
   /** Told each post's outcome for each message in it (for the live feed's timelines). */
   observe?: (record: OutboxRecord, outcome: 'delivered' | 'retry' | 'dead-letter') => void;
-}
-
-/** A message waiting in its lane; once given to a POST it belongs to that batch for good. */
-interface Entry {
-  record: OutboxRecord;
-  lane: Lane;
-  batch?: Batch;
-}
-
-interface Lane {
-  entries: Entry[];
-  /** Its first entries' batch is being posted or waits for its retry. */
-  held: boolean;
-}
-
-/** The messages of one POST under one TransID. */
-interface Batch {
-  transId: string;
-  url: string | undefined;
-  /** Id order: each lane's members are the first entries of that lane, in its order. */
-  members: Entry[];
-  /** The store holds the members' shared TransID (always, for a batch of one). */
-  recorded: boolean;
-  attempts: number;
-  nextAttemptAt: number;
-  /** Of the oldest member: the batch is as old as it. */
-  createdAt: number;
-  /** Encoded once, posted byte for byte the same on every retry. */
-  body?: string;
-  timer?: TimerHandle;
 }
 
 export class Outbox {
@@ -107,10 +78,7 @@ export class Outbox {
       const entry = this.#enter(record);
       if (!entry) continue;
       let batch = batches.get(record.transId);
-      if (!batch) {
-        batch = { transId: record.transId, url: record.url, members: [], recorded: true, attempts: 0, nextAttemptAt: 0, createdAt: record.createdAt };
-        batches.set(record.transId, batch);
-      }
+      if (!batch) batches.set(record.transId, (batch = startBatch(record, true)));
       batch.members.push(entry);
       batch.attempts = Math.max(batch.attempts, record.attempts);
       batch.nextAttemptAt = Math.max(batch.nextAttemptAt, record.nextAttemptAt);
@@ -211,14 +179,13 @@ export class Outbox {
       }
       if (head.batch) {
         if (this.#inFlight + filling.size >= concurrency) break;
-        if (this.#atHeads(head.batch)) this.#launch(head.batch);
+        if (atHeads(head.batch)) this.#launch(head.batch);
         continue;
       }
       let batch = filling.get(head.record.url);
       if (!batch) {
         if (this.#inFlight + filling.size >= concurrency) break;
-        batch = { transId: head.record.transId, url: head.record.url, members: [], recorded: false, attempts: 0, nextAttemptAt: 0, createdAt: head.record.createdAt };
-        filling.set(head.record.url, batch);
+        filling.set(head.record.url, (batch = startBatch(head.record, false)));
       }
       for (const entry of lane.entries) {
         if (entry.batch || batch.members.length >= batchMaxMessages) break;
@@ -229,67 +196,15 @@ export class Outbox {
       lane.held = true;
       if (batch.members.length >= batchMaxMessages) {
         filling.delete(head.record.url);
-        this.#seal(batch);
-        this.#launch(batch);
+        this.#launch(seal(batch, this.#deps.codec, this.#deps.options.batchMaxBytes));
       }
     }
-    for (const batch of filling.values()) {
-      this.#seal(batch);
-      this.#launch(batch);
-    }
+    for (const batch of filling.values()) this.#launch(seal(batch, this.#deps.codec, this.#deps.options.batchMaxBytes));
     if (this.#lanes.size === 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
-  }
-
-  /** Whether each member is among the first entries of its lane (none waits behind another message). */
-  #atHeads(batch: Batch): boolean {
-    const taken = new Map<Lane, number>();
-    for (const m of batch.members) {
-      const i = taken.get(m.lane) ?? 0;
-      if (m.lane.entries[i] !== m) return false;
-      taken.set(m.lane, i + 1);
-    }
-    return true;
-  }
-
-  /**
-   * Fixes a new batch before its first POST: id order, the body within `batchMaxBytes` (the last
-   * members go back to their lanes' heads when it is over), the first member's TransID for all.
-   */
-  #seal(batch: Batch): void {
-    const { codec, options } = this.#deps;
-    if (batch.members.length > 1) batch.members.sort((a, b) => a.record.id - b.record.id);
-    batch.transId = batch.members[0]!.record.transId;
-    while (batch.members.length > 1) {
-      let body: string;
-      try {
-        body = codec.encode(batch.transId, batch.members.map((m) => m.record.message));
-      } catch {
-        // One member cannot be encoded: the first goes alone, the culprit is found when its turn comes.
-        this.#putBack(batch, 1);
-        break;
-      }
-      const bytes = Buffer.byteLength(body, 'utf8');
-      if (bytes <= options.batchMaxBytes) {
-        batch.body = body;
-        break;
-      }
-      this.#putBack(batch, Math.max(1, Math.min(batch.members.length - 1, Math.floor(batch.members.length * options.batchMaxBytes / bytes))));
-    }
-    batch.recorded = batch.members.length === 1;
-    for (const m of batch.members) m.record.transId = batch.transId;
-  }
-
-  /** Keeps the first `keep` members; the others are waiting, never-posted messages again. */
-  #putBack(batch: Batch, keep: number): void {
-    for (const m of batch.members.splice(keep)) {
-      delete m.batch;
-      m.lane.held = m.lane.entries[0]?.batch === batch;
-    }
-    batch.createdAt = Math.min(...batch.members.map((m) => m.record.createdAt));
   }
 
   #launch(batch: Batch): void {
