@@ -10,7 +10,7 @@ import { EngineCounters } from '../counters.js';
 type Counted = { readonly counters: EngineCounters; readonly state: string };
 
 const MAPS = ['commands', 'corrections', 'unroutable', 'dialOutRefusals'] as const;
-const NUMBERS = ['transIdRepeats', 'transactionsAccepted', 'commandsRecovered', 'outboxDelivered', 'outboxRetries', 'deadLetters'] as const;
+const NUMBERS = ['transIdRepeats', 'transactionsAccepted', 'commandsRecovered', 'outboxDelivered', 'outboxRetries', 'outboxPosts', 'outboxPostedMessages', 'deadLetters'] as const;
 
 export class MemberCounters {
   /** What the engines closed so far counted. */
