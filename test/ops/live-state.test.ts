@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LiveState, TIMELINE_ENTRIES_MAX } from '../../src/adaptor/live/live-state.js';
+import { LiveState } from '../../src/adaptor/live/live-state.js';
+import { TIMELINE_ENTRIES_MAX } from '../../src/adaptor/live/timelines.js';
 
 test('a full timeline keeps its newest entries, oldest first', () => {
   const live = new LiveState();

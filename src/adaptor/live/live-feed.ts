@@ -21,7 +21,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { TypedEmitter } from '../../common/typed-emitter.js';
 import type { ClusterStatus } from '../cluster/cluster-member.js';
 import type { BridgeView, ConferenceChange, ConferenceUpdate, EngineEvents, EngineSnapshot, TimelineStep } from '../conference/observation.js';
-import { LiveState, type LiveSnapshot, type TimelineEntry } from './live-state.js';
+import { LiveState, type LiveSnapshot } from './live-state.js';
+import type { TimelineEntry } from './timelines.js';
 import type { ConferenceView } from './views.js';
 
 export const LIVE_FEED_PATH = '/live';

@@ -4,23 +4,16 @@
  * conference, and a caller by whatever id the step had (ExtCallID, port, leg, dial-out); this
  * resolves them against the current views so every entry carries all the caller's ids and the
  * console can pick one caller's entries out. Timelines are keyed by ExtConfID because a
- * W2A_CreateConference is seen before its conference exists. Everything here is bounded.
+ * W2A_CreateConference is seen before its conference exists. Everything here is bounded: the
+ * timelines by live/timelines.ts, ended conferences by ENDED_CONFERENCES_KEPT, and open ones by
+ * the engine's own conferences (each view is replaced, never added to).
  */
-import type { BridgeView, CallerRef, ConferenceChange, ConferenceUpdate, EngineSnapshot, TimelineStep } from '../conference/observation.js';
+import type { BridgeView, CallerRef, ConferenceUpdate, EngineSnapshot, TimelineStep } from '../conference/observation.js';
+import { Timelines, type TimelineEntry } from './timelines.js';
 import { conferenceView, type CallerView, type ConferenceView } from './views.js';
 
-/** Entries kept per conference; older ones are dropped first. */
-export const TIMELINE_ENTRIES_MAX = 400;
-/** Conferences with a timeline; the least recently started is forgotten first. */
-export const TIMELINES_MAX = 500;
 /** Ended conferences still shown (greyed) after they end. */
 export const ENDED_CONFERENCES_KEPT = 20;
-
-export interface TimelineEntry {
-  extConfID: string;
-  caller?: CallerRef;
-  step: TimelineStep | { kind: 'change'; at: number; change: ConferenceChange };
-}
 
 export interface LiveSnapshot {
   bridges: BridgeView[];
@@ -60,7 +53,9 @@ export class LiveState {
   #conferences = new Map<string, ConferenceView>();
   #byExtConfID = new Map<string, string>();
   #byBridgeConf = new Map<string, string>();
-  #timelines = new Map<string, TimelineEntry[]>();
+  /** ConfIDs of the ended conferences still shown, in the order they ended. */
+  #ended = new Set<string>();
+  #timelines = new Timelines();
 
   /** Starts over from the engine's snapshot (timelines are kept). */
   reset(snapshot: EngineSnapshot): void {
@@ -68,8 +63,12 @@ export class LiveState {
     this.#conferences.clear();
     this.#byExtConfID.clear();
     this.#byBridgeConf.clear();
+    this.#ended.clear();
     for (const b of snapshot.bridges) this.#bridges.set(b.id, b);
     for (const c of snapshot.conferences) this.#keep(conferenceView(c));
+    const ended = [...this.#ended].map((id) => this.#conferences.get(id)!).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    this.#ended = new Set(ended.map((c) => c.confId));
+    this.#forgetOldEnded();
   }
 
   snapshot(): LiveSnapshot {
@@ -83,11 +82,12 @@ export class LiveState {
   /** Keeps the new view and records its changes on the timeline. */
   conference(update: ConferenceUpdate, at: number): ConferenceView {
     const view = conferenceView(update.conference);
-    this.#keep(view);
+    // Recorded before the view is kept, so a conference first seen ended has a timeline to mark.
     for (const change of update.changes) {
-      this.#record({ extConfID: view.extConfID, ...('caller' in change ? { caller: change.caller } : {}), step: { kind: 'change', at, change } });
+      this.#timelines.record({ extConfID: view.extConfID, ...('caller' in change ? { caller: change.caller } : {}), step: { kind: 'change', at, change } });
     }
-    if (view.status === 'ended') this.#forgetOldEnded();
+    this.#keep(view);
+    this.#forgetOldEnded();
     return view;
   }
 
@@ -100,12 +100,19 @@ export class LiveState {
     const ref = caller ? refOf(caller) : stepRef(step);
     const entry: TimelineEntry = { extConfID, step };
     if (ref) entry.caller = ref;
-    this.#record(entry);
+    this.#timelines.record(entry);
+    // A2W deliveries after the end may start its timeline afresh: still an ended one's.
+    if (conf?.status === 'ended') this.#timelines.ended(extConfID);
     return entry;
   }
 
   timeline(extConfID: string): TimelineEntry[] {
-    return [...(this.#timelines.get(extConfID) ?? [])];
+    return [...this.#timelines.entries(extConfID)];
+  }
+
+  /** Timeline entries held across all conferences. */
+  get timelineEntries(): number {
+    return this.#timelines.total;
   }
 
   #conferenceOf(step: TimelineStep): ConferenceView | undefined {
@@ -119,27 +126,25 @@ export class LiveState {
     this.#conferences.set(view.confId, view);
     this.#byExtConfID.set(view.extConfID, view.confId);
     if (view.bridgeConfId !== undefined) this.#byBridgeConf.set(`${view.bridgeId} ${view.bridgeConfId}`, view.confId);
-  }
-
-  #record(entry: TimelineEntry): void {
-    let entries = this.#timelines.get(entry.extConfID);
-    if (!entries) {
-      if (this.#timelines.size >= TIMELINES_MAX) this.#timelines.delete(this.#timelines.keys().next().value!);
-      this.#timelines.set(entry.extConfID, (entries = []));
+    if (view.status === 'ended') {
+      this.#ended.add(view.confId);
+      this.#timelines.ended(view.extConfID);
+    } else {
+      this.#ended.delete(view.confId);
+      this.#timelines.reopened(view.extConfID);
     }
-    entries.push(entry);
-    // One in, one out: `shift` is O(1) on V8's arrays (it moves the start), where a `splice` of
-    // the front copied the other 399 entries on every step of a full timeline (~2.8 us).
-    if (entries.length > TIMELINE_ENTRIES_MAX) entries.shift();
   }
 
   #forgetOldEnded(): void {
-    const ended = [...this.#conferences.values()].filter((c) => c.status === 'ended').sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
-    for (const old of ended.slice(0, Math.max(0, ended.length - ENDED_CONFERENCES_KEPT))) {
+    while (this.#ended.size > ENDED_CONFERENCES_KEPT) {
+      const old = this.#conferences.get(this.#ended.values().next().value!)!;
+      this.#ended.delete(old.confId);
       this.#conferences.delete(old.confId);
-      if (this.#byExtConfID.get(old.extConfID) === old.confId) this.#byExtConfID.delete(old.extConfID);
       if (old.bridgeConfId !== undefined) this.#byBridgeConf.delete(`${old.bridgeId} ${old.bridgeConfId}`);
-      this.#timelines.delete(old.extConfID);
+      // Unless a newer conference took over the ExtConfID (and with it the timeline).
+      if (this.#byExtConfID.get(old.extConfID) !== old.confId) continue;
+      this.#byExtConfID.delete(old.extConfID);
+      this.#timelines.forget(old.extConfID);
     }
   }
 }
