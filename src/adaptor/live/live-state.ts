@@ -107,7 +107,7 @@ export class LiveState {
   }
 
   timeline(extConfID: string): TimelineEntry[] {
-    return [...this.#timelines.entries(extConfID)];
+    return this.#timelines.entries(extConfID);
   }
 
   /** Timeline entries held across all conferences. */

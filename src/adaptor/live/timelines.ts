@@ -31,16 +31,66 @@ export interface TimelineEntry {
   step: TimelineStep | { kind: 'change'; at: number; change: ConferenceChange };
 }
 
-function first<T>(items: Set<T> | undefined): T | undefined {
-  return items?.values().next().value;
+/** Slots a new timeline starts with; it doubles as it fills (to 512 for a full one, 4 KiB). */
+const SLOTS_INITIAL = 8;
+
+/**
+ * One conference's entries, oldest first, in a ring: `shift` copies the rest of an array under
+ * 100 elements (a write barrier each: ~0.5 us a step at 60 entries, the usual length when 500
+ * conferences share the budget, more than the whole step otherwise).
+ */
+class Timeline {
+  /** Neighbours among the timelines of the same length (the buckets of Timelines). */
+  prev: Timeline | undefined;
+  next: Timeline | undefined;
+  #slots: (TimelineEntry | undefined)[] = new Array<undefined>(SLOTS_INITIAL);
+  #head = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(entry: TimelineEntry): void {
+    if (this.#length === this.#slots.length) {
+      const slots: (TimelineEntry | undefined)[] = this.entries();
+      slots.length = this.#length * 2;
+      this.#slots = slots;
+      this.#head = 0;
+    }
+    this.#slots[(this.#head + this.#length++) % this.#slots.length] = entry;
+  }
+
+  dropOldest(): void {
+    this.#slots[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#slots.length;
+    this.#length--;
+  }
+
+  /** A copy: the caller cannot change what is kept. */
+  entries(): TimelineEntry[] {
+    const entries: TimelineEntry[] = [];
+    for (let i = 0; i < this.#length; i++) entries.push(this.#slots[(this.#head + i) % this.#slots.length]!);
+    return entries;
+  }
+}
+
+function first<T>(items: Set<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
 }
 
 export class Timelines {
-  #byConf = new Map<string, TimelineEntry[]>();
+  #byConf = new Map<string, Timeline>();
   /** ExtConfIDs of ended conferences that have a timeline, in the order they ended. */
   #ended = new Set<string>();
-  /** `#byLength[n]`: the ExtConfIDs whose timeline holds n entries, in the order they reached n. */
-  #byLength: Set<string>[] = [];
+  /**
+   * Buckets by length: `#heads[n]` to `#tails[n]`, linked by `next`, are the timelines holding n
+   * entries, in the order they reached n. (Lists, not Sets: a Set finds its first element by
+   * skipping the slots of deleted ones, hundreds of them in a bucket this busy.)
+   */
+  #heads: (Timeline | undefined)[] = [];
+  #tails: (Timeline | undefined)[] = [];
   #longest = 0;
   #total = 0;
 
@@ -54,8 +104,9 @@ export class Timelines {
     return this.#byConf.size;
   }
 
-  entries(extConfID: string): readonly TimelineEntry[] {
-    return this.#byConf.get(extConfID) ?? [];
+  /** A copy, oldest first. */
+  entries(extConfID: string): TimelineEntry[] {
+    return this.#byConf.get(extConfID)?.entries() ?? [];
   }
 
   record(entry: TimelineEntry): void {
@@ -63,13 +114,18 @@ export class Timelines {
     let entries = this.#byConf.get(id);
     if (!entries) {
       if (this.#byConf.size >= TIMELINES_MAX) this.forget(first(this.#ended) ?? this.#byConf.keys().next().value!);
-      this.#byConf.set(id, (entries = []));
+      this.#byConf.set(id, (entries = new Timeline()));
     }
     entries.push(entry);
-    // One in, one out: `shift` is O(1) on V8's arrays (it moves the start), where a `splice` of
-    // the front copied the other 399 entries on every step of a full timeline (~2.8 us).
-    if (entries.length > TIMELINE_ENTRIES_MAX) entries.shift();
-    else this.#resized(id, entries.length - 1, entries.length);
+    // One in, one out, when at the cap or (at the budget, with no ended timeline to drop) when
+    // this is now the longest timeline: what eviction would choose, without moving it between
+    // buckets; the usual step once the budget is reached.
+    const atBudget = this.#total >= TIMELINE_ENTRIES_BUDGET && this.#ended.size === 0;
+    if (entries.length > TIMELINE_ENTRIES_MAX || (atBudget && entries.length > this.#longest)) {
+      entries.dropOldest();
+      return;
+    }
+    this.#resized(entries, entries.length - 1, entries.length);
     while (this.#total > TIMELINE_ENTRIES_BUDGET) this.#evict();
   }
 
@@ -88,7 +144,7 @@ export class Timelines {
     if (!entries) return;
     this.#byConf.delete(extConfID);
     this.#ended.delete(extConfID);
-    this.#resized(extConfID, entries.length, 0);
+    this.#resized(entries, entries.length, 0);
   }
 
   #evict(): void {
@@ -97,19 +153,35 @@ export class Timelines {
       this.forget(oldestEnded);
       return;
     }
-    const id = first(this.#byLength[this.#longest])!;
-    const entries = this.#byConf.get(id)!;
-    entries.shift();
-    this.#resized(id, entries.length + 1, entries.length);
+    const longest = this.#heads[this.#longest]!;
+    longest.dropOldest();
+    this.#resized(longest, longest.length + 1, longest.length);
   }
 
   /** Keeps the total and the length buckets in step with a timeline's new length. */
-  #resized(extConfID: string, from: number, to: number): void {
+  #resized(timeline: Timeline, from: number, to: number): void {
     this.#total += to - from;
-    if (from > 0) this.#byLength[from]!.delete(extConfID);
-    if (to > 0) (this.#byLength[to] ??= new Set()).add(extConfID);
+    if (from > 0) this.#unlink(timeline, from);
+    if (to > 0) this.#append(timeline, to);
     if (to > this.#longest) this.#longest = to;
     // One step after an eviction; more only when a whole timeline is forgotten.
-    while (this.#longest > 0 && !this.#byLength[this.#longest]?.size) this.#longest--;
+    while (this.#longest > 0 && !this.#heads[this.#longest]) this.#longest--;
+  }
+
+  #unlink(timeline: Timeline, length: number): void {
+    const { prev, next } = timeline;
+    if (prev) prev.next = next;
+    else this.#heads[length] = next;
+    if (next) next.prev = prev;
+    else this.#tails[length] = prev;
+    timeline.prev = timeline.next = undefined;
+  }
+
+  #append(timeline: Timeline, length: number): void {
+    const tail = this.#tails[length];
+    timeline.prev = tail;
+    if (tail) tail.next = timeline;
+    else this.#heads[length] = timeline;
+    this.#tails[length] = timeline;
   }
 }
