@@ -20,8 +20,9 @@ export const TIMELINES_MAX = 500;
  * Entries kept across all conferences. A heap snapshot measured ~860 bytes an entry, so the
  * timelines hold at most 30,000 x 860 B = ~26 MB (~25 MiB) whatever the number of conferences,
  * where the per-conference cap alone allowed 500 x 400 x 860 B = ~172 MB. Shared by 500 busy
- * conferences that is still 60 entries each (a few minutes of a conference's life); up to 75
- * conferences keep all 400. Must be at least TIMELINES_MAX, so every timeline keeps an entry.
+ * conferences that is still 60 entries each (about the last dozen commands with their bridge
+ * work and A2W messages); up to 75 conferences keep all 400. Must be at least TIMELINES_MAX, so
+ * every timeline keeps an entry.
  */
 export const TIMELINE_ENTRIES_BUDGET = 30_000;
 
@@ -97,11 +98,6 @@ export class Timelines {
   /** Entries held across all conferences (never above TIMELINE_ENTRIES_BUDGET). */
   get total(): number {
     return this.#total;
-  }
-
-  /** Conferences with a timeline. */
-  get size(): number {
-    return this.#byConf.size;
   }
 
   /** A copy, oldest first. */
