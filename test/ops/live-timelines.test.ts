@@ -92,3 +92,18 @@ test('conferences ending on the live feed mark their timelines, and past TIMELIN
   assert.equal(live.timeline('active-0').length, 1);
   assert.equal(live.timelineEntries, TIMELINES_MAX);
 });
+
+test('a conference re-created under a new ExtConfID leaves its former timeline among the first to go', () => {
+  const live = new LiveState();
+  live.conference({ conference: fakeConference('first-id'), changes: [{ kind: 'created' }] }, 1);
+  live.step(entry('first-id').step);
+  const recreated = { ...fakeConference('first-id'), extConfID: 'second-id', formerExtConfIDs: ['first-id'] };
+  live.conference({ conference: recreated, changes: [] }, 2);
+  live.step(entry('first-id').step);
+  assert.equal(live.timeline('first-id').length, 2);
+  assert.equal(live.timeline('second-id').length, 1, 'a step naming the former ExtConfID goes to the current timeline');
+  const active = TIMELINE_ENTRIES_BUDGET / TIMELINE_ENTRIES_MAX;
+  for (let a = 0; a < active; a++) for (let i = 0; i < TIMELINE_ENTRIES_MAX; i++) live.step(entry(`active-${a}`).step);
+  assert.equal(live.timeline('first-id').length, 0);
+  assert.equal(live.timeline('second-id').length, 1);
+});

@@ -123,6 +123,10 @@ export class LiveState {
   }
 
   #keep(view: ConferenceView): void {
+    const was = this.#conferences.get(view.confId)?.extConfID;
+    // Re-created under a new ExtConfID: its entries go to the new one's timeline from now on, so
+    // the former one's is history, among the first to go like an ended conference's.
+    if (was !== undefined && was !== view.extConfID) this.#timelines.ended(was);
     this.#conferences.set(view.confId, view);
     this.#byExtConfID.set(view.extConfID, view.confId);
     if (view.bridgeConfId !== undefined) this.#byBridgeConf.set(`${view.bridgeId} ${view.bridgeConfId}`, view.confId);
