@@ -262,7 +262,9 @@ export class Daemon {
     if (this.config.store.kind === 'redis') {
       throw new Error('store.kind redis: this instance is a cluster member and starts through ClusterDaemon (src/adaptor/cluster/cluster-daemon.ts), not the single-instance daemon');
     }
-    return this.config.store.kind === 'sqlite' ? openSqliteStore(dataDir) : new MemoryStore();
+    if (this.config.store.kind === 'memory') return new MemoryStore();
+    const log = this.#logger.child({ component: 'store' });
+    return openSqliteStore(dataDir, (reason) => log.warn({ reason }, 'SQLite checkpoints are back on the event loop'));
   }
 
   /** Starts the in-process emulator and returns the bridge entry that reaches it over TCP. */

@@ -5,9 +5,8 @@
  * client is not what a run measures: the same client drives the adaptor and the bare server,
  * and their ratio compares servers only.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { closeWorker, startWorker } from '../../common/worker-thread.js';
 
 export interface StepResult {
   offeredPerSecond: number;
@@ -46,21 +45,14 @@ export type WorkerReply = { type: 'result'; result: StepResult } | { type: 'erro
 
 /** Kept-alive connections: enough that a few ms of answer time never caps the offered rate. */
 export const CONNECTIONS = 64;
+const CLOSE_TIMEOUT_MS = 5_000;
 
 export class LoadClient {
   readonly #worker: Worker;
 
   constructor(url: string, ca?: string, connections = CONNECTIONS) {
     const data: LoadWorkerData = { url, connections, ...(ca ? { ca } : {}) };
-    const here = fileURLToPath(import.meta.url);
-    if (path.extname(here) === '.js') {
-      this.#worker = new Worker(path.join(path.dirname(here), 'load-worker.js'), { workerData: data });
-    } else {
-      // From a checkout: a .ts entry point is not run through tsx's hooks on Node 20; a dynamic import from it is.
-      const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-      const worker = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
-      this.#worker = new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${worker}); })`, { eval: true, workerData: data });
-    }
+    this.#worker = startWorker(import.meta.url, 'load-worker', data);
   }
 
   /** One step at `perSecond` for `seconds`. */
@@ -85,11 +77,7 @@ export class LoadClient {
     });
   }
 
-  async close(): Promise<void> {
-    this.#worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
-    const timer = setTimeout(() => void this.#worker.terminate(), 5_000);
-    await exited;
-    clearTimeout(timer);
+  close(): Promise<void> {
+    return closeWorker(this.#worker, { type: 'close' } satisfies WorkerRequest, CLOSE_TIMEOUT_MS);
   }
 }

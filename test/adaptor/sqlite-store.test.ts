@@ -1,0 +1,105 @@
+/**
+ * The SQLite store's group commit and its checkpoints: a call that throws fails only itself
+ * (the others of its batch are kept), and the WAL is copied back into the database by the
+ * checkpoint thread, never by a commit on the event loop.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { ConferenceState } from '../../src/adaptor/conference/state.js';
+import { openSqliteStore, SQLITE_FILE_NAME } from '../../src/adaptor/store/sqlite-store.js';
+import { WalCheckpointer } from '../../src/adaptor/store/wal-checkpointer.js';
+import type { W2AMessage } from '../../src/protocol/index.js';
+
+const WAIT_LIMIT_MS = 10_000;
+const dirs: string[] = [];
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsp-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function mute(i: number): W2AMessage {
+  return { type: 'W2A_MuteUser', MsgID: `m${i}`, ExtConfID: 'c1', ExtCallID: `u${i}`, Mute: 1, WbxHostName: 'wbx.example.com' } as unknown as W2AMessage;
+}
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not within ${WAIT_LIMIT_MS} ms`)), WAIT_LIMIT_MS); });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+test('a call that throws fails alone: the other calls of its group commit are kept, and the next batch goes on', async () => {
+  const dir = dataDir();
+  const store = await openSqliteStore(dir);
+  // Queued in one turn, so one transaction; a value JSON cannot write makes the middle call throw.
+  const unwritable = { confId: 'bad', endedAt: undefined, counter: 1n } as unknown as ConferenceState;
+  const [first, broken, third] = await Promise.allSettled([
+    store.recordTransaction({ transId: 't1', messages: [mute(1)], receivedAt: 1, result: 0 }),
+    store.applyChange({ conferences: [unwritable] }),
+    store.recordTransaction({ transId: 't2', messages: [mute(2)], receivedAt: 2, result: 0 }),
+  ]);
+  assert.equal(first.status, 'fulfilled');
+  assert.equal(broken.status, 'rejected');
+  assert.equal(third.status, 'fulfilled');
+  await store.recordTransaction({ transId: 't3', messages: [mute(3)], receivedAt: 3, result: 0 });
+  await store.close();
+
+  const reopened = await openSqliteStore(dir);
+  assert.deepEqual((await reopened.unfinishedCommands()).map((c) => c.transId), ['t1', 't2', 't3']);
+  assert.deepEqual(await reopened.loadConferences(), []);
+  assert.deepEqual(await reopened.recordTransaction({ transId: 't2', messages: [mute(2)], receivedAt: 4, result: 0 }), { kind: 'repeat', result: 0 });
+  await reopened.close();
+});
+
+test('the store checkpoints on its thread: the WAL is copied back while commits go on, and everything reads back after a reopen', async () => {
+  const dir = dataDir();
+  const store = await openSqliteStore(dir);
+  const copied = new Promise<number>((resolve) => {
+    store.checkpointer.on('checkpoint', (report) => { if (report.checkpointed > 0) resolve(report.checkpointed); });
+  });
+  // Well past SQLite's own 1,000-page trigger, which the store turned off.
+  const TRANSACTIONS = 400;
+  const big = 'x'.repeat(8_000);
+  await Promise.all(Array.from({ length: TRANSACTIONS }, (_, i) =>
+    store.recordTransaction({ transId: `t${i}`, messages: [{ ...mute(i), MsgID: `${big}${i}` } as W2AMessage], receivedAt: i, result: 0 })));
+  assert.ok(await within(copied, 'a checkpoint from the thread') > 0);
+  await store.close();
+
+  const reopened = await openSqliteStore(dir);
+  assert.equal((await reopened.unfinishedCommands()).length, TRANSACTIONS);
+  await reopened.close();
+});
+
+test('a WAL past its bound is copied whole and emptied', async () => {
+  const file = join(dataDir(), SQLITE_FILE_NAME);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (v TEXT)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  for (let i = 0; i < 200; i++) insert.run('y'.repeat(4_000));
+  assert.ok(statSync(`${file}-wal`).size > 64 * 1024);
+  const checkpointer = new WalCheckpointer(file, { intervalMs: 10, truncateAboveBytes: 64 * 1024 });
+  try {
+    const truncated = new Promise<void>((resolve) => checkpointer.on('checkpoint', (r) => { if (r.truncated) resolve(); }));
+    await within(truncated, 'a truncating checkpoint');
+    assert.equal(statSync(`${file}-wal`).size, 0);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 200);
+  } finally {
+    await checkpointer.close();
+    db.close();
+  }
+});
+
+test('a checkpoint thread that cannot work says so, so the store can take checkpoints back', async () => {
+  const checkpointer = new WalCheckpointer(join(dataDir(), 'missing', 'no.sqlite'), { intervalMs: 10 });
+  const reason = await within(new Promise<string>((resolve) => checkpointer.on('stopped', resolve)), 'the stop');
+  assert.match(reason, /checkpoint thread/);
+  await checkpointer.close();
+});
