@@ -5,7 +5,7 @@
  * the bridge carried out is recorded: the ground truth for "carried out once". The bridge and
  * WebEx ends and the restartable `serve` process are shared with the HA setup (ha-chaos-stack.ts).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BridgeCommand } from '../../src/bridges/driver.js';
@@ -18,7 +18,7 @@ import type { KeyPair } from '../../src/adaptor/tls.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from '../e2e/serve-process.js';
 import { freePort } from '../ha/redis-server.js';
-import { EmulatorClient } from '../e2e/support.js';
+import { EmulatorClient, emulatorBridge, writeWebexTls } from '../e2e/support.js';
 
 export const LOGIN = { username: 'tsp', password: 'soak-test' };
 /** Attempts of one W2A transaction while the adaptor is down or busy (WebEx's retries). */
@@ -56,18 +56,9 @@ export async function startEnds(prefix: string): Promise<SoakEnds> {
 }
 
 /** The WebEx listener's certificate and key where the default configuration looks for them. */
-export async function writeWebexTls(dataDir: string, keyPair: KeyPair): Promise<void> {
-  await mkdir(path.join(dataDir, 'tls'), { recursive: true });
-  await writeFile(path.join(dataDir, 'tls', 'webex-cert.pem'), keyPair.cert);
-  await writeFile(path.join(dataDir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
-}
-
 /** The bridge as every soak configuration names it: fast heartbeats and reconnects. */
 export function soakBridge(ports: EmulatorPorts) {
-  return {
-    id: 'bridge-a', driver: 'voyant2313', host: '127.0.0.1', port: ports.voyant2313Request, notifyPort: ports.voyant2313Notify,
-    ...LOGIN, heartbeatIntervalMs: 200, reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500,
-  };
+  return emulatorBridge(ports, LOGIN);
 }
 
 /**

@@ -20,7 +20,8 @@ import type { W2AMessage } from '../../src/protocol/index.js';
 import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import type { EmulatorClient } from '../e2e/support.js';
 import { freePort, startRedis, type RedisServer } from '../ha/redis-server.js';
-import { RestartableServe, SEND_RETRIES, soakBridge, startEnds, writeWebexTls, type ExitRecord, type SoakEnds } from './chaos-stack.js';
+import { writeWebexTls } from '../e2e/support.js';
+import { RestartableServe, SEND_RETRIES, soakBridge, startEnds, type ExitRecord, type SoakEnds } from './chaos-stack.js';
 
 const INSTANCES = 2;
 const GROUP = 'soak';

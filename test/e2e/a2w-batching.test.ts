@@ -5,7 +5,7 @@
  * byte for byte; and after a SIGKILL the restarted daemon posts the same TransID, set and body.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { WebexSim } from '../../src/webex-sim/webex-sim.js';
 import { freePort } from '../ha/redis-server.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from './serve-process.js';
-import { createConference, w2a } from './support.js';
+import { createConference, emulatorBridge, w2a, writeWebexTls } from './support.js';
 
 const LOGIN = { username: 'tsp', password: 'batching-test' };
 const CONF = 'conf-batch';
@@ -54,9 +54,7 @@ describe('A2W batching over HTTPS (issue 7)', () => {
       return reply;
     };
     const keyPair = await testKeyPair();
-    await mkdir(path.join(dir, 'var', 'tls'), { recursive: true });
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-cert.pem'), keyPair.cert);
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+    await writeWebexTls(path.join(dir, 'var'), keyPair);
     const webexPort = await freePort();
     configFile = path.join(dir, 'batching.yaml');
     await writeFile(configFile, JSON.stringify({
@@ -64,10 +62,7 @@ describe('A2W batching over HTTPS (issue 7)', () => {
       store: { kind: 'sqlite', dataDir: path.join(dir, 'var') },
       emulator: { enabled: false },
       deepCheck: { enabled: false },
-      bridges: [{
-        id: 'bridge-a', driver: 'voyant2313', host: '127.0.0.1', port: ports.voyant2313Request, notifyPort: ports.voyant2313Notify,
-        ...LOGIN, heartbeatIntervalMs: 200, reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500,
-      }],
+      bridges: [emulatorBridge(ports, LOGIN)],
       outbox: { initialDelayMs: 50, maxDelayMs: 200 },
       log: { level: 'info' },
     }));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import type { W2AMessage } from '../../src/protocol/index.js';
 import { WebexSim, type A2WType } from '../../src/webex-sim/webex-sim.js';
 import { testKeyPair } from '../shell/support.js';
 import { ServeProcess } from './serve-process.js';
-import { EmulatorClient, w2a } from './support.js';
+import { EmulatorClient, emulatorBridge, w2a, writeWebexTls } from './support.js';
 
 /**
  * Issue 4, "a crash test": the daemon is SIGKILLed at random moments of a scripted meeting and
@@ -72,9 +72,7 @@ describe('crash test: SIGKILL at random moments of a meeting', () => {
     };
 
     const keyPair = await testKeyPair();
-    await mkdir(path.join(dir, 'var', 'tls'), { recursive: true });
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-cert.pem'), keyPair.cert);
-    await writeFile(path.join(dir, 'var', 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+    await writeWebexTls(path.join(dir, 'var'), keyPair);
     const webexPort = await freePort();
     configFile = path.join(dir, 'crash.yaml');
     await writeFile(
@@ -86,19 +84,7 @@ describe('crash test: SIGKILL at random moments of a meeting', () => {
         // The bridge's command log is the measure here: the scheduled deep check's probe
         // conference (test/ops/health-deep-check) would count as work WebEx never asked for.
         deepCheck: { enabled: false },
-        bridges: [
-          {
-            id: 'bridge-a',
-            driver: 'voyant2313',
-            host: '127.0.0.1',
-            port: ports.voyant2313Request,
-            notifyPort: ports.voyant2313Notify,
-            ...LOGIN,
-            heartbeatIntervalMs: 200,
-            reconnectInitialDelayMs: 100,
-            reconnectMaxDelayMs: 500,
-          },
-        ],
+        bridges: [emulatorBridge(ports, LOGIN)],
         outbox: { initialDelayMs: 50, maxDelayMs: 500 },
         conference: { speakingHoldOffMs: 0 },
         log: { level: 'info' },

@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/adaptor/config.js';
 import { Daemon } from '../../src/adaptor/main.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
+import type { EmulatorPorts } from '../../src/bridges/emulator/emulator.js';
+import type { KeyPair } from '../../src/adaptor/tls.js';
 import { WebexSim, type A2WType } from '../../src/webex-sim/webex-sim.js';
 import { testKeyPair } from '../shell/support.js';
 
@@ -201,4 +203,19 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Where a daemon with `dataDir` finds its WebEx listener's certificate and key (key not readable by others). */
+export async function writeWebexTls(dataDir: string, keyPair: KeyPair): Promise<void> {
+  await mkdir(path.join(dataDir, 'tls'), { recursive: true });
+  await writeFile(path.join(dataDir, 'tls', 'webex-cert.pem'), keyPair.cert);
+  await writeFile(path.join(dataDir, 'tls', 'webex-key.pem'), keyPair.key, { mode: 0o600 });
+}
+
+/** A voyant2313 bridge entry for an emulator running outside the daemon: fast heartbeats and reconnects. */
+export function emulatorBridge(ports: EmulatorPorts, login: { username: string; password: string }) {
+  return {
+    id: 'bridge-a', driver: 'voyant2313', host: '127.0.0.1', port: ports.voyant2313Request, notifyPort: ports.voyant2313Notify,
+    ...login, heartbeatIntervalMs: 200, reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500,
+  };
 }
