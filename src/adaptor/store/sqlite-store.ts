@@ -3,12 +3,11 @@
  * no call settles before its write is fsynced, so a confirmed write survives power loss.
  *
  * Group commit: every call queues its work, and all work queued in one event-loop turn runs in
- * ONE write transaction; should a call throw, the batch runs again with each call in its own
- * savepoint, so one failure fails only its caller. The WAL is then fsynced off the event loop,
- * one fsync at a time covering every transaction committed before it: under load, concurrent
- * `accept`s share the fsync instead of paying one each, and the loop keeps taking requests
- * while the disk works. Checkpoints (the WAL copied back into the database) run on a thread of
- * their own (wal-checkpointer.ts).
+ * ONE write transaction, each call inside its own savepoint so one failure fails only its
+ * caller. The WAL is then fsynced off the event loop, one fsync at a time covering every
+ * transaction committed before it: under load, concurrent `accept`s share the fsync instead of
+ * paying one each, and the loop keeps taking requests while the disk works. Checkpoints (the
+ * WAL copied back into the database) run on a thread of their own (wal-checkpointer.ts).
  */
 import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -210,7 +209,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Reports each checkpoint made off the event loop (for tests and metrics). */
+  /** The thread that checkpoints this store's WAL; it reports each checkpoint it makes. */
   get checkpointer(): WalCheckpointer {
     return this.#checkpointer;
   }
@@ -252,23 +251,17 @@ export class SqliteStore implements Store {
     this.#queue = [];
     let outcomes: { ok: boolean; value: unknown }[];
     try {
-      outcomes = this.#inTransaction(() => batch.map((p) => ({ ok: true, value: p.work() })));
-    } catch {
-      // One call threw and the whole batch rolled back: again, each call in a savepoint (a
-      // nested transaction), so only the failing one fails. A savepoint per call always would
-      // cost two statements each, ~7% of the daemon's time under load.
-      try {
-        outcomes = this.#inTransaction(() => batch.map((p) => {
-          try {
-            return { ok: true, value: this.#inTransaction(p.work) };
-          } catch (err) {
-            return { ok: false, value: err };
-          }
-        }));
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-        return;
-      }
+      // A nested transaction is a savepoint: a failing call rolls back only its own work.
+      outcomes = this.#inTransaction(() => batch.map((p) => {
+        try {
+          return { ok: true, value: this.#inTransaction(p.work) };
+        } catch (err) {
+          return { ok: false, value: err };
+        }
+      }));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
     }
     const settle = (): void =>
       batch.forEach((p, i) => {
