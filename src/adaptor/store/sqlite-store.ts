@@ -2,11 +2,12 @@
  * The embedded default store: one SQLite file in the data directory (better-sqlite3, WAL), and
  * no call settles before its write is fsynced, so a confirmed write survives power loss.
  *
- * Group commit: every call queues its work, and all work queued in one event-loop turn runs in
- * ONE write transaction, each call inside its own savepoint so one failure fails only its
- * caller. The WAL is then fsynced off the event loop, one fsync at a time covering every
- * transaction committed before it: under load, concurrent `accept`s share the fsync instead of
- * paying one each, and the loop keeps taking requests while the disk works. Checkpoints (the
+ * Group commit: every call queues its work, and all work queued in one event-loop turn (or, while
+ * an fsync runs, until it ends) runs in ONE write transaction, each call inside its own savepoint
+ * so one failure fails only its caller. The WAL is then fsynced off the event loop, one fsync at
+ * a time covering every transaction committed before it: under load, concurrent `accept`s share
+ * the commit and the fsync instead of paying one each, and the loop keeps taking requests while
+ * the disk works. Checkpoints (the
  * WAL copied back into the database) run on a thread of their own (wal-checkpointer.ts).
  */
 import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
@@ -238,7 +239,10 @@ export class SqliteStore implements Store {
     if (this.#closed) return Promise.reject(new Error('the SQLite store is closed; open a new one to continue'));
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, durable, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#flushScheduled) {
+      // While an fsync runs, work waits for it and is committed when it ends (#sync): no caller
+      // settles before the next fsync anyway, and one commit for all of it writes each hot page
+      // to the WAL once instead of once per event-loop turn.
+      if (!this.#flushScheduled && !this.#syncing) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
       }
@@ -247,6 +251,7 @@ export class SqliteStore implements Store {
 
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
     let outcomes: { ok: boolean; value: unknown }[];
@@ -293,6 +298,7 @@ export class SqliteStore implements Store {
         return;
       }
       for (const settle of settling) settle();
+      this.#flush();
       this.#sync();
     });
   }
