@@ -22,6 +22,7 @@ const SCENARIOS: Record<string, Scenario> = { steady, memory, storm, throughput 
 /** What a running adaptor can be measured for: the others read the daemon's own process figures. */
 const REMOTE_SCENARIOS = ['storm', 'throughput'];
 const USAGE = `usage: tsp-adaptor bench [--scenario ${Object.keys(SCENARIOS).join('|')}]... [--duration S] [--smoke] [--no-build] [--out DIR] [--cpu-prof DIR] [--heap-snapshot DIR]
+       [--rate N]...   throughput at these offered rates only, each measured (no climb)
        [--url WEBEX_URL --emulator CONTROL_URL [--ca PEM_FILE]]   drive a running adaptor (${REMOTE_SCENARIOS.join(', ')} only)`;
 /** Where the compiled copy of the target goes (ignored by git). */
 const BUILD_DIR = 'bench/results/tmp/build';
@@ -42,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
         ca: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'heap-snapshot': { type: 'string' },
+        rate: { type: 'string', multiple: true },
       },
     }));
   } catch (err) {
@@ -69,6 +71,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`--duration must be a positive number of seconds\n${USAGE}\n`);
     return 2;
   }
+  const rates = values.rate?.map(Number);
+  if (rates && !rates.every((r) => Number.isInteger(r) && r > 0)) {
+    process.stderr.write(`--rate takes a whole number of commands per second above 0\n${USAGE}\n`);
+    return 2;
+  }
   const out = path.resolve(values.out);
   if (remote && values['cpu-prof']) {
     process.stderr.write(`--cpu-prof profiles a daemon bench starts: it cannot go with --url\n${USAGE}\n`);
@@ -91,6 +98,7 @@ export async function run(args: string[]): Promise<number> {
         ...(targetEntry ? { targetEntry } : {}),
         ...(remote ? { remote } : {}),
         ...(heapSnapshotDir ? { heapSnapshotDir } : {}),
+        ...(rates ? { rates } : {}),
       });
     } catch (err) {
       // The other scenarios still run: a long run should not be lost to one failure.

@@ -25,6 +25,8 @@ export interface ScenarioSettings {
   remote?: RemoteAdaptor;
   /** Where the steady state writes heap snapshots of the daemon at its start and end. */
   heapSnapshotDir?: string;
+  /** Throughput: these offered rates (commands/s), each measured, instead of the climb. */
+  rates?: number[];
 }
 
 /** A running adaptor: its WebEx URL, its bridge emulator's control interface, its CA (PEM). */

@@ -46,7 +46,9 @@ const BARE_BODIES: Bodies = { templates: ['<WbxTSPSchema Name="WTSPDOM" Version=
 export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> {
   return measured('throughput', 'Command throughput: W2A commands/s at p99 Confirmation < 20 ms, and the bare-HTTPS ceiling', async () => {
     const stepS = settings.durationS ?? (settings.smoke ? 1 : 3);
-    const rates = settings.smoke ? [SMOKE_RATE_PER_S] : RATES_PER_S;
+    const rates = settings.rates ?? (settings.smoke ? [SMOKE_RATE_PER_S] : RATES_PER_S);
+    // Rates named on the command line are each measured: a comparison at fixed load, not a climb.
+    const stopAtFailure = settings.rates === undefined;
     const prepared = await prepareDataDir();
     const notes: string[] = [];
     let adaptorSteps: MeasuredStep[] = [];
@@ -65,7 +67,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
             const read = await harness.cpuUs();
             return read && { target: read.daemon, emulator: read.emulator };
           };
-          adaptorSteps = await climb({ client, body, stepS, between: () => harness.drained(STEP_DRAIN_MS), cpu }, rates);
+          adaptorSteps = await climb({ client, body, stepS, between: () => harness.drained(STEP_DRAIN_MS), cpu, stopAtFailure }, rates);
         } finally {
           await client.close();
         }
@@ -84,7 +86,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
             const read = await ceiling.stats();
             return { target: read.cpuUserUs + read.cpuSystemUs, emulator: 0 };
           };
-          ceilingSteps = await climb({ client, body: BARE_BODIES, stepS, between: async () => undefined, cpu }, rates);
+          ceilingSteps = await climb({ client, body: BARE_BODIES, stepS, between: async () => undefined, cpu, stopAtFailure }, rates);
         } finally {
           await client.close();
         }
@@ -137,6 +139,7 @@ export function throughput(settings: ScenarioSettings): Promise<ScenarioResult> 
         `mix per 10 commands: 5 W2A_KeepAliveConference, 3 W2A_MuteUser, 1 W2A_LockConference, 1 W2A_AddToSubConference, over ${CONFERENCES} conferences with ${CALLERS} callers; each command is one transaction`,
         `steps of ${stepS} s, open loop over ${CONNECTIONS} kept-alive HTTP/1.1 connections from a worker thread of the bench process, latency counted from each command's due time; a step passes with p99 < ${CONFIRM_P99_LIMIT_MS} ms, every command confirmed 0 and >= ${ACHIEVED_SHARE * 100}% of the offered rate confirmed; a failing step is run once more, and the climb stops at the first step that fails twice (the second attempt is the one recorded); an unrecorded ${WARM_UP_S} s at ${WARM_UP_RATE_PER_S}/s comes first`,
         'CPU per command: the target process\'s CPU time (process.cpuUsage, including the daemon\'s A2W posts) over the commands confirmed in its busiest step; one core / that = the rate one event loop can carry, whatever else the machine runs; the bridge emulator\'s CPU, in its own process, is counted apart',
+        ...(stopAtFailure ? [] : [`rates given (--rate ${rates.join(', ')}): each measured, no climb; the best passing one is the figure`]),
         ...notes,
       ],
       detail: { adaptor: adaptorSteps, ceiling: ceilingSteps },
@@ -186,6 +189,8 @@ interface Climber {
   stepS: number;
   between: () => Promise<unknown>;
   cpu: () => Promise<CpuUs | undefined>;
+  /** False to measure every rate given, failing or not. */
+  stopAtFailure: boolean;
 }
 
 /** Rising steps until one fails twice, which is kept: it shows the knee. */
@@ -198,7 +203,7 @@ async function climb(climber: Climber, rates: number[]): Promise<MeasuredStep[]>
     let step = await measureStep(climber, rate);
     for (let attempt = 2; attempt <= ATTEMPTS_PER_STEP && !passed(step); attempt++) step = await measureStep(climber, rate);
     steps.push(step);
-    if (!passed(step)) break;
+    if (climber.stopAtFailure && !passed(step)) break;
   }
   return steps;
 }
