@@ -196,7 +196,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`Engine.start: already ${this.#state}; build a new Engine to start again`);
     this.#state = 'starting';
-    for (const conf of await this.#deps.store.loadConferences()) this.#registry.put(conf);
+    const loadedAt = this.#clock.now();
+    for (const conf of await this.#deps.store.loadConferences()) {
+      // Keep-alives are not stored (Effects.touched): each open conference gets a full period.
+      if (conf.status !== 'ended') conf.lastActivityAt = Math.max(conf.lastActivityAt, loadedAt);
+      this.#registry.put(conf);
+    }
     const firstResyncs = [...this.#drivers.values()].map((d) => this.#subscribe(d));
     await Promise.all(firstResyncs);
     const unfinished = await this.#deps.store.unfinishedCommands();
@@ -458,6 +463,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.#registry.put(conf);
       if (conf.status === 'ended') this.#speaking.forgetConference(conf.confId);
     }
+    for (const conf of e.touched ?? []) this.#registry.put(conf);
     const now = this.#clock.now();
     // An adopted conference no WebEx server has claimed yet has nobody to tell.
     const out = e.out.filter((o) => o.url !== undefined || o.message.ExtConfID !== '');

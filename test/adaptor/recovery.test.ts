@@ -154,6 +154,32 @@ describe('restart recovery with the SQLite store', () => {
   });
 });
 
+describe('keep-alives across a restart', () => {
+  it('a keep-alive is not stored; after a restart each open conference has a full keep-alive period again', async () => {
+    const timeout = { conference: { keepAliveTimeoutMs: 60_000 } };
+    const dir = await dataDir();
+    const clock = new FakeClock();
+    const bridge = new FakeDriver();
+    const h = await startEngine({ store: await open(dir), drivers: [bridge], clock, options: timeout });
+    await created(h, 'conf-1', '111111');
+    const storedBefore = (await h.store.loadConferences())[0]!.lastActivityAt;
+    clock.advance(50_000);
+    await h.send(w2a.keepAlive('conf-1'));
+    assert.equal((await h.store.loadConferences())[0]!.lastActivityAt, storedBefore, 'the keep-alive changed nothing stored');
+    await h.engine.close();
+    // The stored activity is now 50 s old; the keep-alive after it was lost with the process.
+    const h2 = await startEngine({ store: await open(dir), drivers: [FakeDriver.reconnecting(bridge)], clock, webex: new FakeWebex(), options: timeout });
+    clock.advance(59_000);
+    await h2.settle();
+    assert.deepEqual(h2.webex.of('A2W_NotifyConferenceChange'), [], 'not ended within a period of the restart');
+    // The sweep runs every half period: the one after the period's end ends it.
+    clock.advance(31_000);
+    await h2.settle();
+    assert.deepEqual(h2.webex.of('A2W_NotifyConferenceChange').map((m) => [m.ExtConfID, m.Status]), [['conf-1', 3]]);
+    await h2.engine.close();
+  });
+});
+
 describe('SQLite store', () => {
   it('concurrent transactions share one write (group commit) and each gets its own outcome', async () => {
     const store = await open(await dataDir());

@@ -52,7 +52,7 @@ const lockConference: Handler<'W2A_LockConference'> = (conf, msg, ctx) => whenOp
 const keepAlive: Handler<'W2A_KeepAliveConference'> = (conf, _msg, ctx) => {
   if (!conf) return done(effects({ unroutable: 'unknown-conference' }));
   conf.lastActivityAt = ctx.now;
-  return done(effects({ conferences: [conf] }));
+  return done(effects({ touched: [conf] }));
 };
 
 // --- 3.2 Callers ---------------------------------------------------------------------------

@@ -17,6 +17,12 @@ export interface Outgoing {
 export interface Effects {
   /** Conferences as they are now, to keep. */
   conferences: ConferenceState[];
+  /**
+   * Conferences whose only change is their last activity (a keep-alive): held in memory, not
+   * stored. Half of what WebEx sends is keep-alives; storing each rewrote a whole conference and
+   * cost an fsync, and a restart gives every conference a fresh keep-alive period instead.
+   */
+  touched?: ConferenceState[];
   /** A2W messages to deliver, in order. */
   out: Outgoing[];
   /** Bridge commands to send after the change is kept, with no response waiting on them. */

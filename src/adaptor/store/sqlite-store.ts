@@ -151,7 +151,7 @@ export class SqliteStore implements Store {
     return this.#enqueue(() => {
       this.#stmt.deleteCommand.run(commandId);
       return this.#apply(change);
-    });
+    }, isChange(change));
   }
 
   applyChange(change: StateChange): Promise<OutboxRecord[]> {
@@ -302,6 +302,10 @@ export class SqliteStore implements Store {
       this.#sync();
     });
   }
+}
+
+function isChange(change: StateChange): boolean {
+  return (change.conferences?.length ?? 0) > 0 || (change.outbox?.length ?? 0) > 0;
 }
 
 function toOutboxRecord(r: OutboxRow): OutboxRecord {

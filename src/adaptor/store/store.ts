@@ -72,7 +72,11 @@ export interface Store {
   unfinishedCommands(): Promise<CommandRecord[]>;
   /** Journals that the command is about to reach the bridge (and the conference as it then is). */
   startCommand(commandId: number, change?: StateChange): Promise<void>;
-  /** The command is done: its state changes and A2W messages are kept, all or nothing. */
+  /**
+   * The command is done: its state changes and A2W messages are kept, all or nothing. A command
+   * that changed nothing (a keep-alive) may be settled before its completion is durable: lost in
+   * a crash, it only runs again, to the same end.
+   */
   completeCommand(commandId: number, change: StateChange): Promise<OutboxRecord[]>;
   /** A change not caused by a command (bridge event, reconciliation, timers). */
   applyChange(change: StateChange): Promise<OutboxRecord[]>;
