@@ -246,7 +246,7 @@ export class WebexSim extends TypedEmitter<WebexSimEvents> {
     this.#state = 'closed';
     this.#closing.abort();
     await Promise.allSettled([...this.#pendingAnswers]);
-    this.#client.close();
+    await this.#client.close();
     if (this.#server?.listening) {
       const closed = new Promise<void>((resolve) => this.#server!.close(() => resolve()));
       this.#server.closeAllConnections();

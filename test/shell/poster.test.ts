@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
+import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { compileAllowedHosts } from '../../src/adaptor/http/allowed-hosts.js';
-import { HttpPoster, PosterError, parseRetryAfter } from '../../src/adaptor/poster.js';
+import { HttpPoster, MAX_RESPONSE_BYTES, PosterError, parseRetryAfter } from '../../src/adaptor/poster.js';
 import { testKeyPair } from './support.js';
 
 interface Seen {
@@ -31,6 +32,10 @@ describe('the A2W poster', () => {
         seen.push({ url: req.url ?? '', contentType: req.headers['content-type'], body });
         if (req.url === '/hang') {
           hanging.push(res);
+          return;
+        }
+        if (req.url === '/big') {
+          res.writeHead(200, { 'content-type': 'text/xml' }).end('x'.repeat(MAX_RESPONSE_BYTES * 3));
           return;
         }
         if (req.url === '/busy') {
@@ -68,7 +73,7 @@ describe('the A2W poster', () => {
       assert.equal(last.contentType, 'text/xml; charset=utf-8');
       assert.equal(last.body, '<WbxTSPSchema/>');
     } finally {
-      p.close();
+      await p.close();
     }
   });
 
@@ -83,7 +88,7 @@ describe('the A2W poster', () => {
       });
       assert.equal(seen.length, before);
     } finally {
-      p.close();
+      await p.close();
     }
   });
 
@@ -93,7 +98,7 @@ describe('the A2W poster', () => {
       const answer = await p.post(`${base}/busy`, '<x/>', { timeoutMs: 5_000 });
       assert.deepEqual(answer, { status: 503, body: 'try later', retryAfterMs: 2_000 });
     } finally {
-      p.close();
+      await p.close();
     }
   });
 
@@ -102,7 +107,7 @@ describe('the A2W poster', () => {
     try {
       await assert.rejects(p.post(`${base}/hang`, '<x/>', { timeoutMs: 200 }), { code: 'A2W_ERR_TIMEOUT' });
     } finally {
-      p.close();
+      await p.close();
     }
   });
 
@@ -117,7 +122,7 @@ describe('the A2W poster', () => {
     try {
       await assert.rejects(posted, { code: 'A2W_ERR_ABORTED' });
     } finally {
-      p.close();
+      await p.close();
     }
   });
 
@@ -129,9 +134,96 @@ describe('the A2W poster', () => {
       const answer = await pinned.post(`${base.replace('127.0.0.1', 'localhost')}/a2w`, '<x/>', { timeoutMs: 5_000 });
       assert.equal(answer.status, 200);
     } finally {
-      strict.close();
-      pinned.close();
+      await Promise.all([strict.close(), pinned.close()]);
     }
+  });
+
+  test('an answer bigger than the cut is cut, and the connection serves the next post', async () => {
+    const p = poster({ maxSockets: 1 });
+    try {
+      const big = await p.post(`${base}/big`, '<x/>', { timeoutMs: 5_000 });
+      assert.equal(big.status, 200);
+      assert.equal(big.body, 'x'.repeat(MAX_RESPONSE_BYTES));
+      assert.deepEqual(await p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000 }), { status: 200, body: '<ok/>' });
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a post that expires while it waits for a connection is never sent', async () => {
+    const p = poster({ maxSockets: 1 });
+    try {
+      const arrived = once(server, 'request');
+      const holding = p.post(`${base}/hang`, '<holding/>', { timeoutMs: 60_000 });
+      const [, res] = (await arrived) as [unknown, http.ServerResponse];
+      await assert.rejects(p.post(`${base}/a2w`, '<expired/>', { timeoutMs: 50 }), { code: 'A2W_ERR_TIMEOUT' });
+      res.end('<late/>');
+      assert.equal((await holding).body, '<late/>');
+      // One connection, one request at a time: the expired post would have come before this one.
+      await p.post(`${base}/a2w`, '<after/>', { timeoutMs: 5_000 });
+      const bodies = seen.map((s) => s.body);
+      assert.ok(bodies.includes('<after/>'));
+      assert.ok(!bodies.includes('<expired/>'));
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('one signal shared by every post aborts them all, and answered posts stop listening to it', async () => {
+    const p = poster();
+    const controller = new AbortController();
+    const { signal } = controller;
+    try {
+      await Promise.all([1, 2, 3].map(() => p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000, signal })));
+      assert.equal(getEventListeners(signal, 'abort').length, 0);
+      const arrived = once(server, 'request');
+      const posted = [1, 2].map(() => p.post(`${base}/hang`, '<x/>', { timeoutMs: 60_000, signal }));
+      await arrived;
+      controller.abort();
+      for (const post of posted) await assert.rejects(post, { code: 'A2W_ERR_ABORTED' });
+      await assert.rejects(p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000, signal }), { code: 'A2W_ERR_ABORTED' });
+      assert.equal(getEventListeners(signal, 'abort').length, 0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a refused connection fails with A2W_ERR_NETWORK', async () => {
+    const closed = net.createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const p = poster({ isAllowed: () => true });
+    try {
+      await assert.rejects(p.post(`https://127.0.0.1:${port}/a2w`, '<x/>', { timeoutMs: 5_000 }), { code: 'A2W_ERR_NETWORK' });
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('plain HTTP servers are posted to as well', async () => {
+    const plain = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(`<plain ${req.url}/>`));
+    });
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    const p = poster({ isAllowed: () => true });
+    try {
+      const answer = await p.post(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/a2w?x=1`, '<x/>', { timeoutMs: 5_000 });
+      assert.deepEqual(answer, { status: 200, body: '<plain /a2w?x=1/>' });
+    } finally {
+      await p.close();
+      plain.closeAllConnections();
+      plain.close();
+    }
+  });
+
+  test('a closed poster refuses to post', async () => {
+    const p = poster();
+    await p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000 });
+    await p.close();
+    await assert.rejects(p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000 }), { code: 'A2W_ERR_ABORTED' });
   });
 
   test('Retry-After is read as seconds or as an HTTP date', () => {
