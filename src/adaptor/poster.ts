@@ -132,6 +132,9 @@ export class HttpPoster {
         connections: maxSockets,
         keepAliveTimeout: keepAliveMs,
         keepAliveMaxTimeout: keepAliveMs,
+        // Each post's own deadline covers the whole exchange, however long the caller sets it.
+        headersTimeout: 0,
+        bodyTimeout: 0,
         connect: { ...verify, keepAliveInitialDelay: keepAliveMs },
       });
       this.#pools.set(url.origin, pool);
