@@ -123,6 +123,7 @@ export class HttpPoster {
     return target;
   }
 
+  /** Kept for the poster's life: only allow-listed origins get one, and an idle one holds no connection after keepAliveMs. */
   #pool(url: URL): Pool {
     let pool = this.#pools.get(url.origin);
     if (!pool) {
