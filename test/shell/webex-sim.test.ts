@@ -33,7 +33,7 @@ describe('the WebEx simulator', () => {
     poster = new HttpPoster({ isAllowed: () => true, trustLoopbackPeers: true, maxSockets: 2, keepAliveMs: 1_000 });
   });
   after(async () => {
-    poster.close();
+    await poster.close();
     await sim.close();
     await listener.close();
     codec.close();
