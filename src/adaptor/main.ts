@@ -264,7 +264,10 @@ export class Daemon {
     }
     if (this.config.store.kind === 'memory') return new MemoryStore();
     const log = this.#logger.child({ component: 'store' });
-    return openSqliteStore(dataDir, (reason) => log.warn({ reason }, 'SQLite checkpoints are back on the event loop'));
+    return openSqliteStore(dataDir, {
+      degraded: (reason) => log.warn({ reason }, 'SQLite checkpoints are back in the store\'s commits'),
+      syncFailed: (message) => log.error({ message }, 'the SQLite store could not fsync its log; retrying, and no write is confirmed until it can: check the disk'),
+    });
   }
 
   /** Starts the in-process emulator and returns the bridge entry that reaches it over TCP. */

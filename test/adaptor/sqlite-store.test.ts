@@ -4,12 +4,12 @@
  * checkpoint thread, never by a commit on the event loop.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { ConferenceState } from '../../src/adaptor/conference/state.js';
+import type { OutboxInput } from '../../src/adaptor/store/store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from '../../src/adaptor/store/sqlite-store.js';
 import { WalCheckpointer } from '../../src/adaptor/store/wal-checkpointer.js';
 import type { W2AMessage } from '../../src/protocol/index.js';
@@ -37,15 +37,17 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
 test('a call that throws fails alone: the other calls of its group commit are kept, and the next batch goes on', async () => {
   const dir = dataDir();
   const store = await openSqliteStore(dir);
-  // Queued in one turn, so one transaction; a value JSON cannot write makes the middle call throw.
-  const unwritable = { confId: 'bad', endedAt: undefined, counter: 1n } as unknown as ConferenceState;
+  // Queued in one turn, so one transaction on the store's thread; a NOT NULL column left empty
+  // makes the middle call throw there.
+  const unwritable = { orderKey: null, url: 'https://wbx.example.com/tsp', transId: 'a2w-1', message: {}, createdAt: 1 } as unknown as OutboxInput;
   const [first, broken, third] = await Promise.allSettled([
     store.recordTransaction({ transId: 't1', messages: [mute(1)], receivedAt: 1, result: 0 }),
-    store.applyChange({ conferences: [unwritable] }),
+    store.applyChange({ outbox: [unwritable] }),
     store.recordTransaction({ transId: 't2', messages: [mute(2)], receivedAt: 2, result: 0 }),
   ]);
   assert.equal(first.status, 'fulfilled');
   assert.equal(broken.status, 'rejected');
+  assert.match(String((broken as PromiseRejectedResult).reason), /NOT NULL/);
   assert.equal(third.status, 'fulfilled');
   await store.recordTransaction({ transId: 't3', messages: [mute(3)], receivedAt: 3, result: 0 });
   await store.close();
@@ -102,4 +104,10 @@ test('a checkpoint thread that cannot work says so, so the store can take checkp
   const reason = await within(new Promise<string>((resolve) => checkpointer.on('stopped', resolve)), 'the stop');
   assert.match(reason, /checkpoint thread/);
   await checkpointer.close();
+});
+
+test('a store that cannot be opened says which file and what to check, and leaves no thread behind', async () => {
+  const dir = dataDir();
+  mkdirSync(join(dir, SQLITE_FILE_NAME));
+  await assert.rejects(openSqliteStore(dir), (err: Error) => err.message.includes(join(dir, SQLITE_FILE_NAME)) && /permissions and free space/.test(err.message));
 });
