@@ -19,14 +19,6 @@ import type { EngineCounters } from './counters.js';
 import type { EngineOptions } from './options.js';
 import type { CommandRecord, Store } from './store/store.js';
 
-/**
- * Commands that set a value (mute, lock, mute all, sub-conference): sent a second time, they
- * leave the bridge as the first did. After a crash such a command is simply sent again, so it
- * needs no journal before it goes out: a store write and an fsync less for most of what WebEx
- * asks of a running conference.
- */
-const SETS_A_VALUE: ReadonlySet<BridgeCommand['op']> = new Set(['mute', 'muteAll', 'lockConference', 'moveToSubConference']);
-
 export interface CommandRunnerDeps {
   registry: ConferenceRegistry;
   store: Store;
@@ -83,7 +75,7 @@ export class CommandRunner {
     while (step.kind === 'bridge') {
       const current = step;
       if (current.journal) registry.put(registry.copy(current.journal));
-      if (current.journal || (!journalled && !SETS_A_VALUE.has(current.command.op))) {
+      if (!journalled || current.journal) {
         await store.startCommand(record.id, current.journal ? { conferences: [current.journal] } : undefined);
         journalled = true;
       }

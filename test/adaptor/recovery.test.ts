@@ -79,7 +79,7 @@ describe('restart recovery with the SQLite store', () => {
     assert.equal(again.driver.ops('createConference').length, 0, 'a TransID seen before a restart is still known');
   });
 
-  it('a mute that reached the bridge before the crash is sent again (it sets a value, unjournalled), and is answered once', async () => {
+  it('a mute that reached the bridge before the crash is not sent again, and is answered once', async () => {
     const { dir, clock, bridge, h } = await firstRun();
     const bc = await created(h);
     await dialIn(h, bc, 'conf-1', 'call-1');
@@ -89,11 +89,10 @@ describe('restart recovery with the SQLite store', () => {
     assert.equal(bridge.conferences.get(bc)!.callers[0]!.muted, true, 'the bridge carried it out');
     const h2 = await restart(dir, bridge, clock);
     await h2.settle();
-    assert.equal(h2.driver.ops('mute').length, 1, 'sent again: muting a muted caller leaves it muted');
-    assert.equal(bridge.conferences.get(bc)!.callers[0]!.muted, true);
+    assert.equal(h2.driver.ops('mute').length, 0, 'the snapshot shows it took effect');
     assert.deepEqual(h2.webex.types(), ['A2W_RspMuteUser', 'A2W_NotifyUserChange']);
     assert.equal(h2.webex.of('A2W_RspMuteUser')[0]!.Result, 0);
-    assert.equal(h2.engine.counters.commandsRecovered, 0, 'never journalled as started: not in doubt');
+    assert.equal(h2.engine.counters.commandsRecovered, 1);
   });
 
   it('a create whose reply was lost adopts the bridge conference instead of creating a second one', async () => {
