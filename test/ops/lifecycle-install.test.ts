@@ -95,3 +95,12 @@ describe('deploy/install.sh', () => {
     assert.match(unknown.stderr, /unknown argument: --frobnicate/);
   });
 });
+
+test('every systemd unit shipped starts the compiled CLI where the build and install.sh put it', async () => {
+  const build = JSON.parse(await readFile(path.join(DEPLOY, '../package.json'), 'utf8')) as { bin: Record<string, string> };
+  const cli = `/opt/tsp-adaptor/${build.bin['tsp-adaptor']}`;
+  for (const unit of ['tsp-adaptor.service', 'ha/tsp-adaptor@.service']) {
+    const text = await readFile(path.join(DEPLOY, unit), 'utf8');
+    assert.equal(/^ExecStart=\S+ (\S+)/m.exec(text)?.[1], cli, `${unit} starts ${cli}`);
+  }
+});
