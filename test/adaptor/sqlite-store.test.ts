@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import type { ConferenceState } from '../../src/adaptor/conference/state.js';
 import type { OutboxInput } from '../../src/adaptor/store/store.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from '../../src/adaptor/store/sqlite-store.js';
 import { WalCheckpointer } from '../../src/adaptor/store/wal-checkpointer.js';
@@ -59,6 +60,21 @@ test('a call that throws fails alone: the other calls of its group commit are ke
   await reopened.close();
 });
 
+test('a call holding what cannot cross to the store\'s thread fails alone; the calls beside it are kept', async () => {
+  const store = await openSqliteStore(dataDir());
+  const uncopyable = { confId: 'bad', callers: [], notData: () => undefined } as unknown as ConferenceState;
+  const [first, broken, third] = await Promise.allSettled([
+    store.recordTransaction({ transId: 't1', messages: [mute(1)], receivedAt: 1, result: 0 }),
+    store.applyChange({ conferences: [uncopyable] }),
+    store.recordTransaction({ transId: 't2', messages: [mute(2)], receivedAt: 2, result: 0 }),
+  ]);
+  assert.equal(first.status, 'fulfilled');
+  assert.match(String((broken as PromiseRejectedResult).reason), /cannot hand this call/);
+  assert.equal(third.status, 'fulfilled');
+  assert.deepEqual((await store.unfinishedCommands()).map((c) => c.transId), ['t1', 't2']);
+  await store.close();
+});
+
 test('the store checkpoints on its thread: the WAL is copied back while commits go on, and everything reads back after a reopen', async () => {
   const dir = dataDir();
   const store = await openSqliteStore(dir);
@@ -106,7 +122,7 @@ test('a checkpoint thread that cannot work says so, so the store can take checkp
   await checkpointer.close();
 });
 
-test('a store that cannot be opened says which file and what to check, and leaves no thread behind', async () => {
+test('a store that cannot be opened says which file and what to check', async () => {
   const dir = dataDir();
   mkdirSync(join(dir, SQLITE_FILE_NAME));
   await assert.rejects(openSqliteStore(dir), (err: Error) => err.message.includes(join(dir, SQLITE_FILE_NAME)) && /permissions and free space/.test(err.message));

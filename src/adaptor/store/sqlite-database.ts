@@ -13,7 +13,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { A2WMessage, W2AMessage } from '../../protocol/index.js';
 import type { ConferenceState } from '../conference/state.js';
-import type { CommandRecord, DeadLetter, OutboxRecord, TransactionInput } from './store.js';
+import type { CommandRecord, DeadLetter, OutboxRecord, StateChange, TransactionInput } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS transactions (
@@ -33,27 +33,16 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 `;
 
 /**
- * A state change as it crosses to the thread: its rows, the JSON made by the caller. Everything
- * that crosses is copied, and a string copies far faster than the object it was made from.
- */
-export interface ChangeRows {
-  conferences: [confId: string, json: string, endedAt: number | null][];
-  outbox: [orderKey: string, url: string | null, transId: string, messageJson: string, createdAt: number][];
-}
-
-/** A transaction as it crosses: each message as JSON. */
-export type TransactionRows = Omit<TransactionInput, 'messages'> & { messages: string[] };
-
-/**
- * One store call as it crosses to the thread. Replies are kept small too (ids, not the records
- * the caller already holds).
+ * One store call as it crosses to the thread (copied, as plain data: a structured copy of the
+ * objects costs the event loop less than making their JSON there). Replies are kept small
+ * (ids, not the records the caller already holds).
  */
 export type StoreCall =
-  | { op: 'recordTransaction'; tx: TransactionRows }
+  | { op: 'recordTransaction'; tx: TransactionInput }
   | { op: 'unfinishedCommands' }
-  | { op: 'startCommand'; commandId: number; change: ChangeRows | undefined }
-  | { op: 'completeCommand'; commandId: number; change: ChangeRows }
-  | { op: 'applyChange'; change: ChangeRows }
+  | { op: 'startCommand'; commandId: number; change: StateChange | undefined }
+  | { op: 'completeCommand'; commandId: number; change: StateChange }
+  | { op: 'applyChange'; change: StateChange }
   | { op: 'loadConferences' }
   | { op: 'pendingOutbox' }
   | { op: 'outboxBatch'; members: { id: number; transId: string }[] }
@@ -173,7 +162,7 @@ export class StoreDatabase {
           return { kind: 'repeat', result: Number(s.transResult.get(tx.transId)) };
         }
         const commandIds = tx.messages.map((message) =>
-          Number(s.insertCommand.run(tx.transId, message, 'accepted', tx.receivedAt).lastInsertRowid));
+          Number(s.insertCommand.run(tx.transId, JSON.stringify(message), 'accepted', tx.receivedAt).lastInsertRowid));
         return { kind: 'recorded', commandIds };
       }
       case 'unfinishedCommands':
@@ -220,10 +209,13 @@ export class StoreDatabase {
     }
   }
 
-  #apply(change: ChangeRows): number[] {
+  #apply(change: StateChange): number[] {
     const s = this.#stmt;
-    for (const row of change.conferences) s.putConference.run(...row);
-    return change.outbox.map((row) => Number(s.insertOutbox.run(...row).lastInsertRowid));
+    for (const conf of change.conferences ?? []) {
+      s.putConference.run(conf.confId, JSON.stringify(conf), conf.endedAt ?? null);
+    }
+    return (change.outbox ?? []).map((o) =>
+      Number(s.insertOutbox.run(o.orderKey, o.url ?? null, o.transId, JSON.stringify(o.message), o.createdAt).lastInsertRowid));
   }
 }
 

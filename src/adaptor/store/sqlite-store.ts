@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { closeWorker, startWorker } from '../../common/worker-thread.js';
 import type { ConferenceState } from '../conference/state.js';
-import type { CallOutcome, ChangeRows, StoreCall, StoreReplies } from './sqlite-database.js';
+import type { CallOutcome, StoreCall, StoreReplies } from './sqlite-database.js';
 import type { CallEnvelope, FromStoreThread, StoreThreadData, ToStoreThread } from './sqlite-store-thread.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import type {
@@ -76,7 +76,18 @@ export class SqliteStore implements Store {
     this.#postScheduled = false;
     const calls = this.#outgoing;
     this.#outgoing = [];
-    this.#thread.postMessage({ type: 'calls', calls } satisfies ToStoreThread);
+    try {
+      this.#thread.postMessage({ type: 'calls', calls } satisfies ToStoreThread);
+    } catch {
+      // A call holds something that cannot be copied: the others go one by one, it fails alone.
+      for (const c of calls) {
+        try {
+          this.#thread.postMessage({ type: 'calls', calls: [c] } satisfies ToStoreThread);
+        } catch (err) {
+          this.#settle([c.id], [{ ok: false, message: `cannot hand this call to the SQLite store's thread: ${(err as Error).message}` }]);
+        }
+      }
+    }
   };
 
   /** Use `openSqliteStore`: it waits for the thread to have the database open. */
@@ -99,7 +110,7 @@ export class SqliteStore implements Store {
   }
 
   async recordTransaction(tx: TransactionInput): Promise<RecordOutcome> {
-    const recorded = await this.#call({ op: 'recordTransaction', tx: { ...tx, messages: tx.messages.map((m) => JSON.stringify(m)) } });
+    const recorded = await this.#call({ op: 'recordTransaction', tx });
     if (recorded.kind === 'repeat') return recorded;
     const commands = recorded.commandIds.map((id, i): CommandRecord =>
       ({ id, transId: tx.transId, message: tx.messages[i]!, state: 'accepted', receivedAt: tx.receivedAt }));
@@ -111,17 +122,17 @@ export class SqliteStore implements Store {
   }
 
   startCommand(commandId: number, change?: StateChange): Promise<void> {
-    return this.#call({ op: 'startCommand', commandId, change: change && rows(change) });
+    return this.#call({ op: 'startCommand', commandId, change });
   }
 
   async completeCommand(commandId: number, change: StateChange): Promise<OutboxRecord[]> {
     // A completion that changed nothing may be lost in a crash: the command only runs again.
-    const ids = await this.#call({ op: 'completeCommand', commandId, change: rows(change) }, isChange(change));
+    const ids = await this.#call({ op: 'completeCommand', commandId, change }, isChange(change));
     return stored(change.outbox, ids);
   }
 
   async applyChange(change: StateChange): Promise<OutboxRecord[]> {
-    return stored(change.outbox, await this.#call({ op: 'applyChange', change: rows(change) }));
+    return stored(change.outbox, await this.#call({ op: 'applyChange', change }));
   }
 
   loadConferences(): Promise<ConferenceState[]> {
@@ -216,13 +227,6 @@ export class SqliteStore implements Store {
     this.#pending.clear();
     this.#thread.unref();
   }
-}
-
-function rows(change: StateChange): ChangeRows {
-  return {
-    conferences: (change.conferences ?? []).map((c) => [c.confId, JSON.stringify(c), c.endedAt ?? null]),
-    outbox: (change.outbox ?? []).map((o) => [o.orderKey, o.url ?? null, o.transId, JSON.stringify(o.message), o.createdAt]),
-  };
 }
 
 function isChange(change: StateChange): boolean {
