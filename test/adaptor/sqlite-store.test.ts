@@ -4,7 +4,7 @@
  * checkpoint thread, never by a commit on the event loop.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -111,6 +111,45 @@ test('a WAL past its bound is copied whole and emptied', async () => {
     assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 200);
   } finally {
     await checkpointer.close();
+    db.close();
+  }
+});
+
+test('under commits without a pause the WAL is written from its start again: the file stays a fraction of what was written', async () => {
+  const file = join(dataDir(), SQLITE_FILE_NAME);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (v TEXT)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const wal = openSync(`${file}-wal`, 'r');
+  const checkpointer = new WalCheckpointer(file, { intervalMs: 10 });
+  let restarted = false;
+  checkpointer.on('checkpoint', (r) => { restarted ||= r.restarted; });
+  try {
+    await within(new Promise((resolve) => checkpointer.once('checkpoint', resolve)), 'the first checkpoint');
+    const initialBytes = statSync(`${file}-wal`).size;
+    // As the store commits: one write transaction, then the WAL fsynced, again and again, so a
+    // passive checkpoint always finds frames added while it copied. Bounded in count and time.
+    const COMMITS = 1_500;
+    const deadline = Date.now() + 5_000;
+    let written = 0;
+    let largest = 0;
+    for (let i = 0; i < COMMITS && Date.now() < deadline; i++) {
+      insert.run('z'.repeat(200));
+      fsyncSync(wal);
+      written++;
+      if (i % 25 === 0) largest = Math.max(largest, statSync(`${file}-wal`).size);
+    }
+    // Each commit added a 4 KiB page: without restarts the file would hold all of them.
+    assert.ok(largest - initialBytes < (written * 4_096) / 4, `the WAL grew by ${largest - initialBytes} bytes over ${written} commits`);
+    await within(new Promise((resolve) => checkpointer.once('checkpoint', resolve)), 'a checkpoint after the commits');
+    assert.ok(restarted, 'no checkpoint restarted the WAL');
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), written);
+  } finally {
+    await checkpointer.close();
+    closeSync(wal);
     db.close();
   }
 });

@@ -21,7 +21,8 @@ export interface CheckpointWorkerData {
 }
 
 export type CheckpointReport =
-  | { type: 'checkpoint'; walFrames: number; checkpointed: number; walBytes: number; truncated: boolean }
+  /** `restarted`: every frame was copied and the next commit writes the WAL from its start. */
+  | { type: 'checkpoint'; walFrames: number; checkpointed: number; walBytes: number; restarted: boolean; truncated: boolean }
   | { type: 'failed'; message: string };
 
 export type CheckpointerRequest = { type: 'close' };
