@@ -94,13 +94,19 @@ test('the store checkpoints on its thread: the WAL is copied back while commits 
   await reopened.close();
 });
 
-test('a WAL past its bound is copied whole and emptied', async () => {
+/** A database in WAL mode as the store keeps it (no automatic checkpoint), with one table. */
+function walTable(): { file: string; db: Database.Database; insert: Database.Statement } {
   const file = join(dataDir(), SQLITE_FILE_NAME);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('wal_autocheckpoint = 0');
   db.exec('CREATE TABLE t (v TEXT)');
-  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  return { file, db, insert: db.prepare('INSERT INTO t (v) VALUES (?)') };
+}
+
+test('a WAL past its bound is copied whole and emptied', async () => {
+  const { file, db, insert } = walTable();
   for (let i = 0; i < 200; i++) insert.run('y'.repeat(4_000));
   assert.ok(statSync(`${file}-wal`).size > 64 * 1024);
   const checkpointer = new WalCheckpointer(file, { intervalMs: 10, truncateAboveBytes: 64 * 1024 });
@@ -116,13 +122,7 @@ test('a WAL past its bound is copied whole and emptied', async () => {
 });
 
 test('under commits without a pause the WAL is written from its start again: the file stays a fraction of what was written', async () => {
-  const file = join(dataDir(), SQLITE_FILE_NAME);
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('wal_autocheckpoint = 0');
-  db.exec('CREATE TABLE t (v TEXT)');
-  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const { file, db, insert } = walTable();
   const wal = openSync(`${file}-wal`, 'r');
   const checkpointer = new WalCheckpointer(file, { intervalMs: 10 });
   let restarted = false;
