@@ -71,8 +71,9 @@ function serve(db: StoreDatabase): void {
     } else if (m.type === 'checkpoint-automatically') {
       db.checkpointAutomatically(m.pages);
     } else {
-      clearTimeout(retry);
       commitQueued();
+      // After the last commit: a fsync failing then must not be retried on a closed database.
+      clearTimeout(retry);
       db.close();
       port.close();
     }
