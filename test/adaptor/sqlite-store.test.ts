@@ -1,7 +1,8 @@
 /**
  * The SQLite store's group commit and its checkpoints: a call that throws fails only itself
  * (the others of its batch are kept), and the WAL is copied back into the database by the
- * checkpoint thread, never by a commit on the event loop.
+ * checkpoint thread, never by a commit on the event loop, and written from its start again
+ * under commits without a pause.
  */
 import assert from 'node:assert/strict';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';

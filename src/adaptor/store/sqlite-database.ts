@@ -56,7 +56,7 @@ export type StoreCall =
 
 export type Recorded = { kind: 'recorded'; commandIds: number[] } | { kind: 'repeat'; result: number };
 
-/** What each call answers; `outboxIds` are the ids given to `change.outbox`, in order. */
+/** What each call answers; completeCommand and applyChange answer the ids given to `change.outbox`, in order. */
 export interface StoreReplies {
   recordTransaction: Recorded;
   unfinishedCommands: CommandRecord[];

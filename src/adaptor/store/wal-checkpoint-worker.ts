@@ -27,9 +27,9 @@ function walBytes(): number {
 function checkpoint(): void {
   // PASSIVE never waits for the daemon's writes. But SQLite writes the WAL from its start again
   // only once a checkpoint has copied every frame, and under writes without a pause a passive
-  // one never has: frames are added while it copies. The file then grew by ~10 MB/s at 1,000
-  // commands/s until the TRUNCATE bound below, whose copy of everything held the writer off for
-  // 40-60 ms. So a passive checkpoint that copied all it saw is finished by RESTART, which holds
+  // one never has: frames are added while it copies. At 1,000 commands/s the file then reached
+  // the TRUNCATE bound below two or three times in 10 s, and each copy of everything held the
+  // writer off for 40-63 ms. So a passive checkpoint that copied all it saw is finished by RESTART, which holds
   // the write lock only for the frames added meanwhile (a few ms) and makes the next commit write
   // from the WAL's start, over blocks the file already has: no growth, and a cheaper fsync.
   let [row] = db.pragma('wal_checkpoint(PASSIVE)') as Row[];
@@ -38,8 +38,9 @@ function checkpoint(): void {
     [row] = db.pragma('wal_checkpoint(RESTART)') as Row[];
     restarted = row!.busy === 0;
   }
-  // Past the bound (a reader kept the frames, or the write lock could not be had), TRUNCATE waits
-  // for the writer (at most busyTimeoutMs), copies everything and empties the file.
+  // Past the bound (a reader kept the frames, the write lock could not be had, or the file grew
+  // before), TRUNCATE waits for the writer (at most busyTimeoutMs), copies everything and
+  // empties the file.
   const before = walBytes();
   let truncated = false;
   if (before > truncateAboveBytes) {
