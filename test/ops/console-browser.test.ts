@@ -71,12 +71,11 @@ describe('operator console in Chromium', { skip: chromiumMissing() }, () => {
     assert.match(await page.locator(`${row} td.mute`).innerText(), /MUTED\s+by Host/);
 
     await page.click(row);
-    // Evaluated in the page.
-    const timelineComplete = `(() => {
-      const text = document.querySelector('#timeline')?.textContent ?? '';
-      return ['W2A_MuteUser received', 'mute port', 'muted by Host', 'A2W_RspMuteUser delivered'].every((s) => text.includes(s));
-    })()`;
-    await page.waitForFunction(timelineComplete, null, { timeout: PAGE_WAIT_MS });
+    // Locators, not a predicate string: polling a string means eval in the page, which its
+    // content policy refuses whenever the first check finds the timeline still filling.
+    for (const step of ['W2A_MuteUser received', 'mute port', 'muted by Host', 'A2W_RspMuteUser delivered']) {
+      await page.locator('#timeline', { hasText: step }).waitFor({ timeout: PAGE_WAIT_MS });
+    }
     const kinds = await page.locator('#timeline li').evaluateAll((items) => items.map((li) => li.getAttribute('data-kind')));
     for (const kind of ['w2a', 'bridge-command', 'change', 'a2w']) assert.ok(kinds.includes(kind), `timeline has a ${kind} entry: ${kinds.join(',')}`);
     assert.match(await page.locator('#timeline-title').innerText(), /Alice Example/);
