@@ -31,7 +31,7 @@ import { registerWebexRefusals } from './metrics/webex-refusals.js';
 import { listenerSettings, WebexListener } from './http/webex-listener.js';
 import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { EngineOptions } from './options.js';
-import { HttpPoster } from './poster.js';
+import { ThreadedPoster } from './threaded-poster.js';
 import { ListenerCertificates, ReloadableHostMatcher, runtimeParts, type ReloadablePart } from './reload.js';
 import { engineCounts, type ServiceCounts } from './systemd/service-status.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -157,7 +157,7 @@ export class Daemon {
     // The engine closes its drivers; closing again here covers a failed engine start.
     this.#closers.push({ name: 'drivers', close: () => Promise.all(drivers.map((d) => d.close())).then(() => undefined) });
 
-    const poster = await createPoster(config, isAllowedWbxHost);
+    const poster = await createPoster(config, isAllowedWbxHost, this.#logger);
     this.#closers.push({ name: 'poster', close: () => poster.close() });
 
     // One registry for the daemon's series; the global default registry stays untouched.
@@ -332,14 +332,16 @@ async function withPassword(bridge: Config['bridges'][number]): Promise<DriverCo
   return { ...rest, password: passwordFile ? await readSecretLine(passwordFile, index) : (password ?? '') };
 }
 
-/** The HTTPS client that posts A2W messages, as the configuration's webex section says. */
-export async function createPoster(config: Config, isAllowed: (url: string) => boolean): Promise<HttpPoster> {
-  return new HttpPoster({
+/** The HTTPS client that posts A2W messages, on its own thread, as the configuration's webex section says. */
+export async function createPoster(config: Config, isAllowed: (url: string) => boolean, logger: Logger): Promise<ThreadedPoster> {
+  return new ThreadedPoster({
     isAllowed,
     ...(config.webex.tls.caFile ? { ca: await readConfigured(config.webex.tls.caFile, 'webex.tls.caFile') } : {}),
     trustLoopbackPeers: config.webex.tls.trustLoopbackPeers,
     maxSockets: config.webex.client.maxSockets,
     keepAliveMs: config.webex.client.keepAliveMs,
+  }, {
+    failed: (reason) => logger.error({ reason }, 'A2W posting stopped: the outbox keeps every message and retries; restart the daemon to post again'),
   });
 }
 

@@ -15,7 +15,7 @@
  *
  * Transport: one undici `Pool` per WebEx origin, driven through `dispatch` with one small
  * handler object per post. Against node:https with a kept-alive Agent it costs about a third
- * less CPU a post, and A2W posts are a sixth of the daemon's main thread at full load.
+ * less CPU a post. The daemon runs it on a thread of its own (threaded-poster.ts).
  */
 import { setMaxListeners } from 'node:events';
 import net from 'node:net';
@@ -36,11 +36,14 @@ export type PosterErrorCode = keyof typeof POSTER_ERROR_CODES;
 
 export class PosterError extends Error {
   readonly code: PosterErrorCode;
+  /** What the message adds to the code's text: the URL, and what happened to it. */
+  readonly detail: string;
 
   constructor(code: PosterErrorCode, detail: string, options?: { cause?: unknown }) {
     super(`${POSTER_ERROR_CODES[code]}: ${detail}`, options);
     this.name = 'PosterError';
     this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -54,7 +57,7 @@ export interface PosterOptions {
   keepAliveMs: number;
 }
 
-type PostReply = Awaited<ReturnType<A2WPoster>>;
+export type PostReply = Awaited<ReturnType<A2WPoster>>;
 
 /** More than a Confirmation ever needs; a bigger answer is cut, not buffered. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;

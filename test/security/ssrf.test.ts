@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { compileAllowedHosts } from '../../src/adaptor/http/allowed-hosts.js';
-import { HttpPoster, PosterError } from '../../src/adaptor/poster.js';
+import type { PosterError } from '../../src/adaptor/poster.js';
+import { ThreadedPoster } from '../../src/adaptor/threaded-poster.js';
 import { createCodec, type TspCodec } from '../../src/protocol/index.js';
 import { type Pem, TestPki, tspDocument } from './support.js';
 
@@ -106,8 +107,9 @@ describe('SSRF: no W2A field makes the adaptor connect outside the allow-lists',
       trapConnections = 0;
     });
 
+    // The daemon's poster: the allow-list is checked before a post crosses to its thread.
     const poster = () =>
-      new HttpPoster({
+      new ThreadedPoster({
         isAllowed: compileAllowedHosts([`https://localhost:${allowedPort}`]),
         ca: ca.cert,
         trustLoopbackPeers: false,
@@ -122,7 +124,7 @@ describe('SSRF: no W2A field makes the adaptor connect outside the allow-lists',
         assert.equal(answer.status, 302);
         assert.equal(trapConnections, 0, 'the redirect target was never contacted');
       } finally {
-        client.close();
+        await client.close();
       }
     });
 
@@ -141,7 +143,7 @@ describe('SSRF: no W2A field makes the adaptor connect outside the allow-lists',
         }
         assert.equal(trapConnections, 0);
       } finally {
-        client.close();
+        await client.close();
       }
     });
   });

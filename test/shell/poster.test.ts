@@ -5,7 +5,8 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { compileAllowedHosts } from '../../src/adaptor/http/allowed-hosts.js';
-import { HttpPoster, MAX_RESPONSE_BYTES, PosterError, parseRetryAfter } from '../../src/adaptor/poster.js';
+import { HttpPoster, MAX_RESPONSE_BYTES, PosterError, parseRetryAfter, type PosterOptions } from '../../src/adaptor/poster.js';
+import { ThreadedPoster } from '../../src/adaptor/threaded-poster.js';
 import { testKeyPair } from './support.js';
 
 interface Seen {
@@ -14,7 +15,13 @@ interface Seen {
   body: string;
 }
 
-describe('the A2W poster', () => {
+/** The daemon posts through the threaded one; both keep the same contract. */
+const POSTERS: { name: string; make: (options: PosterOptions) => HttpPoster | ThreadedPoster }[] = [
+  { name: 'the A2W poster', make: (options) => new HttpPoster(options) },
+  { name: 'the A2W poster on its own thread', make: (options) => new ThreadedPoster(options) },
+];
+
+for (const { name, make } of POSTERS) describe(name, () => {
   let server: https.Server;
   let base: string;
   let ca: string;
@@ -55,8 +62,8 @@ describe('the A2W poster', () => {
     server.close();
   });
 
-  const poster = (overrides: Partial<ConstructorParameters<typeof HttpPoster>[0]> = {}) =>
-    new HttpPoster({
+  const poster = (overrides: Partial<PosterOptions> = {}) =>
+    make({
       isAllowed: compileAllowedHosts(['https://127.0.0.1', 'https://localhost']),
       trustLoopbackPeers: true,
       maxSockets: 4,
@@ -226,10 +233,22 @@ describe('the A2W poster', () => {
     await assert.rejects(p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000 }), { code: 'A2W_ERR_ABORTED' });
   });
 
-  test('Retry-After is read as seconds or as an HTTP date', () => {
-    assert.equal(parseRetryAfter('5'), 5_000);
-    assert.equal(parseRetryAfter(new Date(61_000).toUTCString(), 1_000), 60_000);
-    assert.equal(parseRetryAfter('soon'), undefined);
-    assert.equal(parseRetryAfter(undefined), undefined);
+  test('closing lets a post in flight finish, then refuses new ones', async () => {
+    const p = poster();
+    const arrived = once(server, 'request');
+    const posted = p.post(`${base}/hang`, '<x/>', { timeoutMs: 60_000 });
+    const [, res] = (await arrived) as [unknown, http.ServerResponse];
+    const closed = p.close();
+    res.end('<late/>');
+    assert.deepEqual(await posted, { status: 200, body: '<late/>' });
+    await closed;
+    await assert.rejects(p.post(`${base}/a2w`, '<x/>', { timeoutMs: 5_000 }), { code: 'A2W_ERR_ABORTED' });
   });
+});
+
+test('Retry-After is read as seconds or as an HTTP date', () => {
+  assert.equal(parseRetryAfter('5'), 5_000);
+  assert.equal(parseRetryAfter(new Date(61_000).toUTCString(), 1_000), 60_000);
+  assert.equal(parseRetryAfter('soon'), undefined);
+  assert.equal(parseRetryAfter(undefined), undefined);
 });

@@ -106,7 +106,7 @@ export class ClusterDaemon {
       closers.push(() => { redis.disconnect(); blocking.disconnect(); });
       const { redis: redisConfig } = config.store;
       const waitReplicas = redisConfig.waitReplicas > 0 ? { waitReplicas: { replicas: redisConfig.waitReplicas, timeoutMs: redisConfig.waitTimeoutMs } } : {};
-      const poster = await createPoster(config, isAllowedWbxHost);
+      const poster = await createPoster(config, isAllowedWbxHost, logger);
       closers.push(() => poster.close());
       const bridges: DriverConfig[] = await Promise.all(config.bridges.map(async ({ passwordFile, password, ...rest }) =>
         ({ ...rest, password: passwordFile ? await readSecretLine(passwordFile, `bridges[${rest.id}].passwordFile`) : (password ?? '') })));
