@@ -15,7 +15,7 @@ import { flameGraphSvg, frameLabel, type CpuProfile, type ProfileNode } from './
 const ACTIVITIES: [string, RegExp][] = [
   ['bridge emulator', /bridges\/emulator\//],
   ['bridge driver and link', /bridges\//],
-  ['A2W posts (poster, undici)', /adaptor\/poster\.js|undici\//],
+  ['A2W posts (hand-over to the poster thread; poster, undici)', /adaptor\/(threaded-)?poster\.js|undici\//],
   ['A2W outbox', /outbox\/outbox\.js/],
   ['store (SQLite)', /sqlite-store|better-sqlite3/],
   ['observers (live feed, metrics)', /adaptor\/live\/|metrics\//],

@@ -1,7 +1,7 @@
 /**
  * The A2W poster's thread: an `HttpPoster` (poster.ts) that posts what the event loop hands it
- * and answers each post by its id. TLS, HTTP and the sockets of A2W posts were a sixth of the
- * daemon's event loop under load; here they delay no Confirmation.
+ * and answers each post by its id. TLS, HTTP and the sockets of A2W posts took 15% of the
+ * daemon's event loop at 800 commands/s; here they delay no Confirmation.
  *
  * Answers of one turn cross back in one message, as the posts of one turn came.
  */
