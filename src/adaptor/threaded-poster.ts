@@ -31,6 +31,8 @@ export class ThreadedPoster {
   #state: { kind: 'open' } | { kind: 'closed' } | { kind: 'failed'; reason: string } = { kind: 'open' };
   readonly #hand = (): void => {
     const posts = this.#outgoing;
+    // Close hands over what waits at once; the turn's scheduled hand-over then finds nothing.
+    if (posts.length === 0) return;
     this.#outgoing = [];
     if (this.#state.kind === 'open') this.#thread.postMessage({ type: 'posts', posts } satisfies ToPosterThread);
   };
