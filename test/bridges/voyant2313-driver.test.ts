@@ -12,7 +12,7 @@ import { BridgeEndpoint, type ProtocolServer } from '../../src/bridges/emulator/
 import { BridgeModel } from '../../src/bridges/emulator/model.js';
 import { startVoyant2313Server } from '../../src/bridges/emulator/server-2313.js';
 import { Voyant2313Driver } from '../../src/bridges/voyant2313/driver.js';
-import { encodeFrame, FRAME_MAGIC } from '../../src/bridges/voyant2313/framer.js';
+import { encodeFrame, FRAME_MAGIC, MAX_FRAME_BYTES } from '../../src/bridges/voyant2313/framer.js';
 import { nextEvent } from '../../src/common/typed-emitter.js';
 
 const CALL_IN = '1,800,5550100';
@@ -219,13 +219,24 @@ describe('Voyant2313Driver against the emulator', () => {
     await d.execute({ op: 'snapshot' });
   });
 
+  it('a bridge holding 40,000 conferences resyncs: its snapshot, above 4 MiB, arrives whole', { timeout: 30_000 }, async () => {
+    for (let i = 0; i < 40_000; i++) model.execute({ op: 'createConference', options: { ...OPTIONS, confKey: String(100_000 + i) } });
+    const d = makeDriver({ commandTimeoutMs: 30_000 });
+    const resynced = nextEvent<DriverEvents, 'resync'>(d, 'resync');
+    await d.connect();
+    const [snapshot] = await resynced;
+    assert.equal(snapshot.conferences.length, 40_000);
+    assert.deepEqual(snapshot.conferences.at(-1), model.snapshot().conferences.at(-1));
+    assert.equal(d.health().malformedFrames, 0);
+  });
+
   it('garbage, a bad frame and an oversize frame are counted and skipped; the link stays up', async () => {
     const d = makeDriver();
     const events = collect(d);
     await d.connect();
     const oversize = Buffer.alloc(8);
     FRAME_MAGIC.copy(oversize);
-    oversize.writeUInt32BE(64 * 1024 * 1024, 4);
+    oversize.writeUInt32BE(MAX_FRAME_BYTES + 1, 4);
     relay.inject(Buffer.concat([
       Buffer.from('line noise'), encodeFrame('<NOT_A_MESSAGE/>'), encodeFrame('<<<'), oversize, Buffer.from('x'.repeat(100)),
     ]));

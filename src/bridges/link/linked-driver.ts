@@ -262,7 +262,7 @@ export abstract class LinkedDriver<P> extends TypedEmitter<DriverEvents> impleme
       }
       case 'malformed':
         this.#counters.malformedFrames += 1;
-        // A decoder's reason quotes the offending value, which may be as long as the frame (4 MiB).
+        // A decoder's reason quotes the offending value, which may be as long as the frame (64 MiB).
         this.log.warn({ raw: frame.raw.slice(0, MALFORMED_LOG_CHARS), reason: frame.reason.slice(0, MALFORMED_LOG_CHARS) }, 'malformed frame from bridge skipped');
     }
   }

@@ -10,12 +10,19 @@
  * malformed and the framer hunts for the next magic. Hunting is unambiguous because the magic
  * contains a NUL byte, which XML text can never contain: the bytes of an oversize frame's
  * payload are skipped without being buffered, so memory stays bounded by the maximum frame size.
+ * A payload is kept as the chunks that brought it and joined once complete, so a corrupt length
+ * costs the bytes that actually arrived, not the length it claims.
  */
 
 export const FRAME_MAGIC = Buffer.from([0x43, 0x58, 0x00, 0x01]);
 export const FRAME_HEADER_BYTES = 8;
-/** A snapshot of a full 1344-port chassis is about 300 KiB; room to spare, never unbounded. */
-export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/**
+ * The snapshot is the one message that grows with what the bridge holds: about 300 KiB for the
+ * callers of a full 1344-port chassis, plus about 115 bytes for every conference created and not
+ * yet ended, however many. A bound it exceeds leaves the bridge impossible to resync (every
+ * snapshot skipped, the link dropped and tried again); 64 MiB holds some 500,000 conferences.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export type FramerOutput =
   | { type: 'frame'; payload: Buffer }
@@ -32,7 +39,7 @@ export function encodeFrame(payload: Buffer | string): Buffer {
 
 type FramerState =
   | { at: 'header'; header: Buffer; filled: number }
-  | { at: 'body'; body: Buffer; filled: number }
+  | { at: 'body'; length: number; chunks: Buffer[]; filled: number }
   /** Skipping bytes until the magic; `carry` holds a possible start of it from the last chunk. */
   | { at: 'hunting'; carry: Buffer };
 
@@ -82,12 +89,12 @@ export class Framer {
         }
         continue;
       }
-      const n = Math.min(state.body.length - state.filled, data.length - offset);
-      data.copy(state.body, state.filled, offset, offset + n);
+      const n = Math.min(state.length - state.filled, data.length - offset);
+      state.chunks.push(data.subarray(offset, offset + n));
       state.filled += n;
       offset += n;
-      if (state.filled === state.body.length) {
-        out.push({ type: 'frame', payload: state.body });
+      if (state.filled === state.length) {
+        out.push({ type: 'frame', payload: state.chunks.length === 1 ? state.chunks[0]! : Buffer.concat(state.chunks, state.length) });
         this.#state = Framer.#expectHeader();
       }
     }
@@ -108,7 +115,7 @@ export class Framer {
       this.#state = { at: 'hunting', carry: Buffer.alloc(0) };
       return undefined;
     }
-    this.#state = { at: 'body', body: Buffer.allocUnsafe(length), filled: 0 };
+    this.#state = { at: 'body', length, chunks: [], filled: 0 };
     return undefined;
   }
 }
