@@ -11,7 +11,9 @@
  * contains a NUL byte, which XML text can never contain: the bytes of an oversize frame's
  * payload are skipped without being buffered, so memory stays bounded by the maximum frame size.
  * A payload is kept as the chunks that brought it and joined once complete, so a corrupt length
- * costs the bytes that actually arrived, not the length it claims.
+ * costs the bytes that actually arrived, not the length it claims. The framer holds views of
+ * those chunks, not copies: a chunk given to `push` must not be written to afterwards (a
+ * socket's 'data' chunks never are).
  */
 
 export const FRAME_MAGIC = Buffer.from([0x43, 0x58, 0x00, 0x01]);
